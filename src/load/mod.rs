@@ -1,0 +1,1 @@
+//! Input loaders: every format becomes the common [`crate::doc`] model.

@@ -1,0 +1,1 @@
+//! CloudFormation resource schemas (property names and types) used by the checker.
