@@ -1,0 +1,80 @@
+//! The table of built-in functions, shared by the checker (arity, types, help)
+//! and the compiler (name → [`Func`]).
+
+use super::ir::Func;
+
+/// The static type of an argument or a result, as far as the checker can tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgTy {
+    Any,
+    Str,
+    Num,
+    Bool,
+    List,
+}
+
+pub struct FuncSpec {
+    pub name: &'static str,
+    pub func: Func,
+    pub min: usize,
+    /// `usize::MAX` for variadic functions.
+    pub max: usize,
+    pub args: &'static [ArgTy],
+    pub ret: ArgTy,
+    pub doc: &'static str,
+}
+
+const fn spec(
+    name: &'static str,
+    func: Func,
+    min: usize,
+    max: usize,
+    args: &'static [ArgTy],
+    ret: ArgTy,
+    doc: &'static str,
+) -> FuncSpec {
+    FuncSpec {
+        name,
+        func,
+        min,
+        max,
+        args,
+        ret,
+        doc,
+    }
+}
+
+use ArgTy::*;
+
+pub const FUNCS: &[FuncSpec] = &[
+    spec("len", Func::Len, 1, 1, &[Any], Num, "number of items of a list or map, or characters of a string"),
+    spec("count", Func::Len, 1, 1, &[Any], Num, "same as len"),
+    spec("lower", Func::Lower, 1, 1, &[Str], Str, "lower-case string"),
+    spec("upper", Func::Upper, 1, 1, &[Str], Str, "upper-case string"),
+    spec("starts_with", Func::StartsWith, 2, 2, &[Str, Str], Bool, "whether the string starts with the prefix"),
+    spec("ends_with", Func::EndsWith, 2, 2, &[Str, Str], Bool, "whether the string ends with the suffix"),
+    spec("contains", Func::Contains, 2, 2, &[Any, Any], Bool, "whether a list holds an item, or a string a substring"),
+    spec("to_number", Func::ToNumber, 1, 1, &[Any], Num, "the number a string spells"),
+    spec("to_string", Func::ToString, 1, 1, &[Any], Str, "the value as text"),
+    spec("to_list", Func::ToList, 1, 1, &[Any], List, "a list as is; any other value as a one-item list (IAM fields may be either)"),
+    spec("keys", Func::Keys, 1, 1, &[Any], List, "the keys of a map"),
+    spec("values", Func::Values, 1, 1, &[Any], List, "the values of a map"),
+    spec("json", Func::Json, 1, 1, &[Any], Any, "parses a JSON string (Terraform policies are strings); a map or list is returned as is"),
+    spec("cidr_contains", Func::CidrContains, 2, 2, &[Str, Str], Bool, "whether the network (first) contains the address or network (second)"),
+    spec("cidr_overlaps", Func::CidrOverlaps, 2, 2, &[Str, Str], Bool, "whether two networks share an address"),
+    spec("cidr_is_world", Func::CidrIsWorld, 1, 1, &[Str], Bool, "whether the network is all addresses (0.0.0.0/0 or ::/0)"),
+    spec("cidr_prefix", Func::CidrPrefix, 1, 1, &[Str], Num, "the prefix length of a network"),
+    spec("is_private_ip", Func::IsPrivateIp, 1, 1, &[Str], Bool, "whether an address or network is private (RFC 1918, RFC 4193, loopback, link-local)"),
+    spec("resources", Func::Resources, 1, usize::MAX, &[Str], List, "the resources of these types in the same template"),
+    spec("refers_to", Func::RefersTo, 2, 2, &[Any, Any], Bool, "whether a value (a Ref, GetAtt or Terraform reference) names the resource"),
+    spec("deref", Func::Deref, 1, 1, &[Any], Any, "the resource a Ref, GetAtt or Terraform reference names"),
+    spec("coalesce", Func::Coalesce, 1, usize::MAX, &[Any], Any, "the first argument that exists"),
+];
+
+pub fn lookup(name: &str) -> Option<&'static FuncSpec> {
+    FUNCS.iter().find(|f| f.name == name)
+}
+
+pub fn names() -> impl Iterator<Item = &'static str> {
+    FUNCS.iter().map(|f| f.name)
+}

@@ -1,0 +1,220 @@
+//! The compiled form of policies: names resolved to slots, functions to an enum,
+//! regular expressions built once. Cheap to evaluate many times, from many threads.
+
+use std::fmt;
+
+use regex::Regex;
+
+use crate::dsl::ast::{BinOp, Quantifier, Span, Test};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A checked, compiled policy.
+#[derive(Debug)]
+pub struct Policy {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub description: String,
+    pub remediation: String,
+    pub controls: Vec<String>,
+    pub references: Vec<String>,
+    pub tags: Vec<String>,
+    pub blocks: Vec<Block>,
+    /// The file the policy came from (`builtin:NAME` for the catalogue).
+    pub file: String,
+    /// 1-based line of the `policy` keyword.
+    pub line: u32,
+}
+
+impl Policy {
+    /// Whether any block selects this resource type.
+    pub fn selects(&self, rtype: &str) -> bool {
+        self.blocks.iter().any(|b| b.selects(rtype))
+    }
+}
+
+/// One `for resource ... as x` block.
+#[derive(Debug)]
+pub struct Block {
+    pub types: Vec<String>,
+    pub when: Option<Expr>,
+    pub stmts: Vec<Stmt>,
+    /// Number of variable slots (slot 0 is the resource).
+    pub slots: usize,
+}
+
+impl Block {
+    pub fn selects(&self, rtype: &str) -> bool {
+        self.types.iter().any(|t| t == rtype)
+    }
+}
+
+#[derive(Debug)]
+pub enum Stmt {
+    Let(usize, Expr),
+    Require {
+        cond: Expr,
+        message: Option<Vec<MsgPart>>,
+        /// The condition's source text, for default messages and coverage.
+        text: String,
+        span: Span,
+    },
+}
+
+#[derive(Debug)]
+pub enum MsgPart {
+    Text(String),
+    Expr(Expr),
+}
+
+/// A folded constant.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Const {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    List(Vec<Const>),
+}
+
+/// Built-in functions. Engine namespaces (`kms.*`, `waf.*`) add variants later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func {
+    Len,
+    Lower,
+    Upper,
+    StartsWith,
+    EndsWith,
+    Contains,
+    ToNumber,
+    ToString,
+    ToList,
+    Keys,
+    Values,
+    Json,
+    CidrContains,
+    CidrOverlaps,
+    CidrIsWorld,
+    CidrPrefix,
+    IsPrivateIp,
+    Resources,
+    RefersTo,
+    Deref,
+    Coalesce,
+}
+
+#[derive(Debug)]
+pub enum Expr {
+    Const(Const),
+    List(Vec<Expr>),
+    Var(usize),
+    Current,
+    /// `name` as written and its snake_case form (for Terraform attributes).
+    Field(Box<Expr>, FieldName),
+    Index(Box<Expr>, Box<Expr>),
+    Wildcard(Box<Expr>),
+    Filter(Box<Expr>, Box<Expr>),
+    Call(Func, Vec<Expr>),
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    Bin(BinOp, Box<Expr>, Box<Expr>),
+    Matches(Box<Expr>, Regex),
+    Test(Box<Expr>, Test, bool),
+    Quant(Quantifier, usize, Box<Expr>, Box<Expr>),
+}
+
+#[derive(Debug)]
+pub struct FieldName {
+    pub name: String,
+    /// `KmsKeyId` → `kms_key_id`; `None` when it equals `name`.
+    pub snake: Option<String>,
+}
+
+impl FieldName {
+    pub fn new(name: &str) -> Self {
+        let snake = to_snake_case(name);
+        FieldName {
+            name: name.to_string(),
+            snake: (snake != name).then_some(snake),
+        }
+    }
+}
+
+/// `SSEAlgorithm` → `sse_algorithm`, `KmsKeyId` → `kms_key_id`.
+pub fn to_snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() {
+            let prev = i.checked_sub(1).map(|p| chars[p]);
+            let next = chars.get(i + 1);
+            let boundary = match prev {
+                Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_ascii_uppercase() => next.is_some_and(|n| n.is_ascii_lowercase()),
+                _ => false,
+            };
+            if boundary && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_snake_case;
+
+    #[test]
+    fn snake_case_matches_terraform_names() {
+        assert_eq!(to_snake_case("KmsKeyId"), "kms_key_id");
+        assert_eq!(to_snake_case("SSEAlgorithm"), "sse_algorithm");
+        assert_eq!(to_snake_case("Encrypted"), "encrypted");
+        assert_eq!(to_snake_case("SqsManagedSseEnabled"), "sqs_managed_sse_enabled");
+        assert_eq!(to_snake_case("StorageEncrypted"), "storage_encrypted");
+        assert_eq!(to_snake_case("already_snake"), "already_snake");
+        assert_eq!(to_snake_case("EnableKeyRotation"), "enable_key_rotation");
+    }
+}

@@ -1,0 +1,8 @@
+//! Compilation of checked policies into the IR the evaluator runs.
+
+pub mod funcs;
+pub mod ir;
+mod lower;
+
+pub use ir::{Policy, Severity};
+pub use lower::{line_of, lower_policy};

@@ -1,0 +1,557 @@
+//! The evaluation context of one resource: its template, the parameter values,
+//! and the branch chosen for each `Fn::If` condition that cannot be decided.
+//! Resolving CloudFormation intrinsics happens here, lazily, when a policy reads
+//! a value.
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+
+use super::value::{fmt_num, It, V};
+use crate::doc::{Node, Pos, Template, TemplateKind, Value};
+
+/// Values given with `--param NAME=VALUE` or a parameters file; they override
+/// parameter defaults and may set pseudo parameters such as `AWS::Region`.
+#[derive(Clone, Debug, Default)]
+pub struct Params {
+    pub values: BTreeMap<String, String>,
+}
+
+/// Intrinsic resolution nests (a `Ref` inside a `Sub` inside an `If`...); a
+/// template cannot make it loop forever.
+const MAX_RESOLVE_DEPTH: usize = 64;
+
+pub struct Ctx<'d> {
+    pub tpl: &'d Template,
+    pub params: &'d Params,
+    /// The resource being evaluated.
+    pub resource: usize,
+    /// Branches chosen for undecidable conditions in this run.
+    pub assign: RefCell<Vec<(String, bool)>>,
+    /// The first undecidable condition met that had no branch chosen yet.
+    pub pending: RefCell<Option<String>>,
+    depth: Cell<usize>,
+    /// The `@` item of the innermost filter.
+    pub current: RefCell<Vec<It<'d>>>,
+}
+
+impl<'d> Ctx<'d> {
+    pub fn new(tpl: &'d Template, params: &'d Params, resource: usize) -> Self {
+        Ctx {
+            tpl,
+            params,
+            resource,
+            assign: RefCell::new(Vec::new()),
+            pending: RefCell::new(None),
+            depth: Cell::new(0),
+            current: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn resource_id(&self, idx: usize) -> String {
+        self.tpl
+            .resources
+            .get(idx)
+            .map(|r| r.id.clone())
+            .unwrap_or_default()
+    }
+
+    /// The resource named by a CFN logical id or a Terraform reference
+    /// (`aws_kms_key.k`, `aws_kms_key.k.arn`, `module.m.aws_kms_key.k[0]`).
+    pub fn find_resource(&self, name: &str) -> Option<usize> {
+        let rs = &self.tpl.resources;
+        if let Some(i) = rs.iter().position(|r| r.id == name) {
+            return Some(i);
+        }
+        if self.tpl.kind == TemplateKind::TerraformPlan {
+            // Strip a trailing attribute (`.arn`) and instance keys (`[0]`).
+            let mut candidate = name;
+            loop {
+                if let Some(i) = rs.iter().position(|r| strip_index(&r.id) == candidate) {
+                    return Some(i);
+                }
+                match candidate.rfind('.') {
+                    Some(dot) => candidate = &candidate[..dot],
+                    None => return None,
+                }
+            }
+        }
+        None
+    }
+
+    /// A document value as an evaluation value, resolving intrinsics.
+    pub fn from_doc(&self, v: &'d Value, pos: Pos) -> It<'d> {
+        let d = self.depth.get();
+        if d > MAX_RESOLVE_DEPTH {
+            return It::unknown("intrinsic functions nest too deeply", pos);
+        }
+        self.depth.set(d + 1);
+        let it = self.from_doc_inner(v, pos);
+        self.depth.set(d);
+        it
+    }
+
+    fn from_doc_inner(&self, v: &'d Value, pos: Pos) -> It<'d> {
+        match &v.node {
+            Node::Null => It::new(V::Null, pos),
+            Node::Bool(b) => It::new(V::Bool(*b), pos),
+            Node::Int(i) => It::new(V::Num(*i as f64), pos),
+            Node::Float(f) => It::new(V::Num(*f), pos),
+            Node::Str(s) => It::new(V::Str(Cow::Borrowed(s)), pos),
+            Node::Seq(items) => It::new(V::Seq(items), pos),
+            Node::Map(entries) => {
+                if self.tpl.kind == TemplateKind::CloudFormation {
+                    if let Some((name, arg)) = v.intrinsic() {
+                        return self.intrinsic(name, arg, pos);
+                    }
+                }
+                It::new(V::Map(entries), pos)
+            }
+            Node::Computed { refs } => {
+                for r in refs {
+                    if let Some(i) = self.find_resource(r) {
+                        return It::new(V::Res(i), pos);
+                    }
+                }
+                It::unknown("the value is known only after apply", pos)
+            }
+        }
+    }
+
+    fn intrinsic(&self, name: &str, arg: &'d Value, pos: Pos) -> It<'d> {
+        match name {
+            "Ref" => match arg.as_str() {
+                Some(target) => self.resolve_ref(target, pos),
+                None => It::unknown("Ref to something that is not a name", pos),
+            },
+            "Fn::GetAtt" => {
+                let target = match &arg.node {
+                    Node::Seq(s) => s.first().and_then(|v| v.as_str()),
+                    Node::Str(s) => s.split('.').next(),
+                    _ => None,
+                };
+                match target.and_then(|t| self.find_resource(t)) {
+                    Some(i) => It::new(V::Res(i), pos),
+                    None => It::unknown(
+                        format!(
+                            "Fn::GetAtt of {}, which is not a resource of this template",
+                            target.unwrap_or("?")
+                        ),
+                        pos,
+                    ),
+                }
+            }
+            "Fn::If" => self.resolve_if(arg, pos),
+            "Fn::Sub" => self.resolve_sub(arg, pos),
+            "Fn::Join" => self.resolve_join(arg, pos),
+            "Fn::Select" => self.resolve_select(arg, pos),
+            "Fn::Split" => self.resolve_split(arg, pos),
+            "Fn::FindInMap" => self.resolve_find_in_map(arg, pos),
+            "Fn::Equals" | "Fn::And" | "Fn::Or" | "Fn::Not" | "Condition" => {
+                match self.condition_value(&Value::new(
+                    Node::Map(vec![crate::doc::Entry {
+                        key: name.to_string(),
+                        key_pos: pos,
+                        value: arg.clone(),
+                    }]),
+                    pos,
+                )) {
+                    Some(b) => It::new(V::Bool(b), pos),
+                    None => It::unknown(format!("{name} cannot be decided statically"), pos),
+                }
+            }
+            "Fn::ImportValue" => It::unknown("the value is imported from another stack (Fn::ImportValue)", pos),
+            "Fn::GetAZs" | "Fn::Cidr" | "Fn::Base64" | "Fn::Transform" | "Fn::ToJsonString" => {
+                It::unknown(format!("the value is computed at deploy time ({name})"), pos)
+            }
+            "Fn::Length" => match self.list_items(self.from_doc(arg, pos)) {
+                Some(items) => It::new(V::Num(items.len() as f64), pos),
+                None => It::unknown("Fn::Length of a value that is not known", pos),
+            },
+            other => It::unknown(format!("unsupported intrinsic function {other}"), pos),
+        }
+    }
+
+    fn resolve_ref(&self, target: &str, pos: Pos) -> It<'d> {
+        if target == "AWS::NoValue" {
+            return It::missing(pos);
+        }
+        if let Some(v) = self.params.values.get(target) {
+            let is_list = self
+                .tpl
+                .parameters
+                .get(target)
+                .and_then(|p| p.param_type.as_deref())
+                .is_some_and(|t| t.starts_with("List<") || t == "CommaDelimitedList");
+            if is_list {
+                let items = v
+                    .split(',')
+                    .map(|s| It::new(V::Str(Cow::Owned(s.trim().to_string())), pos))
+                    .collect();
+                return It::list(items, pos);
+            }
+            return It::new(V::Str(Cow::Owned(v.clone())), pos);
+        }
+        if let Some(p) = self.tpl.parameters.get(target) {
+            return match &p.default {
+                Some(d) => {
+                    let is_list = p
+                        .param_type
+                        .as_deref()
+                        .is_some_and(|t| t.starts_with("List<") || t == "CommaDelimitedList");
+                    match (&d.node, is_list) {
+                        (Node::Str(s), true) => It::list(
+                            s.split(',')
+                                .map(|x| It::new(V::Str(Cow::Owned(x.trim().to_string())), pos))
+                                .collect(),
+                            pos,
+                        ),
+                        _ => {
+                            let mut it = self.from_doc(d, pos);
+                            it.pos = pos;
+                            it
+                        }
+                    }
+                }
+                None => It::unknown(
+                    format!("parameter {target} has no default value (set it with --param {target}=VALUE)"),
+                    pos,
+                ),
+            };
+        }
+        if target.starts_with("AWS::") {
+            return It::unknown(
+                format!("pseudo parameter {target} is known only at deploy time (set it with --param {target}=VALUE)"),
+                pos,
+            );
+        }
+        match self.find_resource(target) {
+            Some(i) => It::new(V::Res(i), pos),
+            None => It::unknown(format!("Ref to {target}, which is neither a parameter nor a resource"), pos),
+        }
+    }
+
+    /// Picks the branch of an `Fn::If`. A condition that parameters cannot decide
+    /// takes the branch chosen for this run; the first one without a choice is
+    /// recorded so the runner evaluates both branches.
+    fn resolve_if(&self, arg: &'d Value, pos: Pos) -> It<'d> {
+        let Some([cond, yes, no]) = arg.as_seq().and_then(|s| <&[Value; 3]>::try_from(s).ok()) else {
+            return It::unknown("Fn::If needs [condition, value if true, value if false]", pos);
+        };
+        let Some(name) = cond.as_str() else {
+            return It::unknown("Fn::If condition is not a name", pos);
+        };
+        let branch = match self.decide(name) {
+            Some(b) => b,
+            None => {
+                let chosen = self.assign.borrow().iter().find(|(n, _)| n == name).map(|(_, b)| *b);
+                match chosen {
+                    Some(b) => b,
+                    None => {
+                        let mut pending = self.pending.borrow_mut();
+                        if pending.is_none() {
+                            *pending = Some(name.to_string());
+                        }
+                        true
+                    }
+                }
+            }
+        };
+        let mut it = self.from_doc(if branch { yes } else { no }, pos);
+        if !it.is_missing() {
+            it.specific = true;
+        }
+        it
+    }
+
+    /// The value of a named condition from parameter values, if it can be known.
+    pub fn decide(&self, name: &str) -> Option<bool> {
+        let cond = self.tpl.conditions.get(name)?;
+        let d = self.depth.get();
+        if d > MAX_RESOLVE_DEPTH {
+            return None;
+        }
+        self.depth.set(d + 1);
+        let r = self.condition_value(cond);
+        self.depth.set(d);
+        r
+    }
+
+    fn condition_value(&self, v: &Value) -> Option<bool> {
+        if let Node::Bool(b) = v.node {
+            return Some(b);
+        }
+        let (name, arg) = v.intrinsic()?;
+        match name {
+            "Condition" => self.decide(arg.as_str()?),
+            "Fn::Equals" => {
+                let [a, b] = <&[Value; 2]>::try_from(arg.as_seq()?).ok()?;
+                // Values reached through `arg` are clones, not 'd borrows: compare as text.
+                let ta = self.text_of(a)?;
+                let tb = self.text_of(b)?;
+                Some(ta == tb)
+            }
+            "Fn::Not" => {
+                let inner = match &arg.node {
+                    Node::Seq(s) => s.first()?,
+                    _ => arg,
+                };
+                self.condition_value(inner).map(|b| !b)
+            }
+            "Fn::And" | "Fn::Or" => {
+                let is_and = name == "Fn::And";
+                let mut unknown = false;
+                for item in arg.as_seq()? {
+                    match self.condition_value(item) {
+                        Some(b) if b != is_and => return Some(b),
+                        Some(_) => {}
+                        None => unknown = true,
+                    }
+                }
+                (!unknown).then_some(is_and)
+            }
+            _ => None,
+        }
+    }
+
+    /// The scalar text of a condition operand, resolving `Ref` and nested functions.
+    fn text_of(&self, v: &Value) -> Option<String> {
+        match &v.node {
+            Node::Str(s) => Some(s.clone()),
+            Node::Int(i) => Some(i.to_string()),
+            Node::Float(f) => Some(fmt_num(*f)),
+            Node::Bool(b) => Some(b.to_string()),
+            Node::Map(_) => {
+                let (name, arg) = v.intrinsic()?;
+                match name {
+                    "Ref" => {
+                        let target = arg.as_str()?;
+                        if let Some(val) = self.params.values.get(target) {
+                            return Some(val.clone());
+                        }
+                        let p = self.tpl.parameters.get(target)?;
+                        self.text_of(p.default.as_ref()?)
+                    }
+                    _ => self.resolve_owned(v),
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn resolve_owned(&self, v: &Value) -> Option<String> {
+        let (name, arg) = v.intrinsic()?;
+        let text = |x: &Value| self.text_of(x);
+        match name {
+            "Fn::Join" => {
+                let [sep, list] = <&[Value; 2]>::try_from(arg.as_seq()?).ok()?;
+                let sep = text(sep)?;
+                let parts: Option<Vec<String>> = list.as_seq()?.iter().map(text).collect();
+                Some(parts?.join(&sep))
+            }
+            "Fn::Sub" => {
+                let (tmpl, vars) = match &arg.node {
+                    Node::Str(s) => (s.as_str(), None),
+                    Node::Seq(s) if s.len() == 2 => (s[0].as_str()?, Some(&s[1])),
+                    _ => return None,
+                };
+                substitute(tmpl, |name| {
+                    if let Some(var) = vars.and_then(|m| m.get(name)) {
+                        return text(var);
+                    }
+                    self.text_of(&Value::new(
+                        Node::Map(vec![crate::doc::Entry {
+                            key: "Ref".into(),
+                            key_pos: Pos::default(),
+                            value: Value::str(name, Pos::default()),
+                        }]),
+                        Pos::default(),
+                    ))
+                })
+            }
+            "Fn::FindInMap" => {
+                let items = arg.as_seq()?;
+                let map = self.tpl.mappings.as_ref()?.get(&text(items.first()?)?)?;
+                let v = map.get(&text(items.get(1)?)?)?.get(&text(items.get(2)?)?)?;
+                text(v)
+            }
+            "Fn::Select" => {
+                let [idx, list] = <&[Value; 2]>::try_from(arg.as_seq()?).ok()?;
+                let i: usize = text(idx)?.parse().ok()?;
+                text(list.as_seq()?.get(i)?)
+            }
+            "Fn::If" => {
+                let [c, a, b] = <&[Value; 3]>::try_from(arg.as_seq()?).ok()?;
+                let branch = self.decide(c.as_str()?)?;
+                text(if branch { a } else { b })
+            }
+            _ => None,
+        }
+    }
+
+    fn resolve_sub(&self, arg: &'d Value, pos: Pos) -> It<'d> {
+        let wrapped = Value::new(
+            Node::Map(vec![crate::doc::Entry {
+                key: "Fn::Sub".into(),
+                key_pos: pos,
+                value: arg.clone(),
+            }]),
+            pos,
+        );
+        match self.resolve_owned(&wrapped) {
+            Some(s) => It::new(V::Str(Cow::Owned(s)), pos),
+            None => {
+                let template = match &arg.node {
+                    Node::Str(s) => Some(s.as_str()),
+                    Node::Seq(items) => items.first().and_then(|v| v.as_str()),
+                    _ => None,
+                };
+                let mut it = It::unknown("Fn::Sub uses a value known only at deploy time", pos);
+                if let (V::Unknown { shape, .. }, Some(t)) = (&mut it.v, template) {
+                    *shape = Some(t.into());
+                }
+                it
+            }
+        }
+    }
+
+    fn resolve_join(&self, arg: &'d Value, pos: Pos) -> It<'d> {
+        let Some([sep, list]) = arg.as_seq().and_then(|s| <&[Value; 2]>::try_from(s).ok()) else {
+            return It::unknown("Fn::Join needs [delimiter, list]", pos);
+        };
+        let sep = match self.from_doc(sep, pos).v {
+            V::Str(s) => s.into_owned(),
+            _ => return It::unknown("Fn::Join delimiter is not known", pos),
+        };
+        let Some(items) = self.list_items(self.from_doc(list, pos)) else {
+            return It::unknown("Fn::Join of a list known only at deploy time", pos);
+        };
+        let mut parts = Vec::new();
+        for it in items {
+            match scalar_text(&it.v) {
+                Some(t) => parts.push(t),
+                None => return It::unknown("Fn::Join of a value known only at deploy time", pos),
+            }
+        }
+        It::new(V::Str(Cow::Owned(parts.join(&sep))), pos)
+    }
+
+    fn resolve_select(&self, arg: &'d Value, pos: Pos) -> It<'d> {
+        let Some([idx, list]) = arg.as_seq().and_then(|s| <&[Value; 2]>::try_from(s).ok()) else {
+            return It::unknown("Fn::Select needs [index, list]", pos);
+        };
+        let idx = match self.from_doc(idx, pos).v {
+            V::Num(n) if n >= 0.0 => n as usize,
+            V::Str(s) => match s.parse::<usize>() {
+                Ok(n) => n,
+                Err(_) => return It::unknown("Fn::Select index is not a number", pos),
+            },
+            _ => return It::unknown("Fn::Select index is not known", pos),
+        };
+        match self.list_items(self.from_doc(list, pos)) {
+            Some(items) => match items.into_iter().nth(idx) {
+                Some(mut it) => {
+                    it.pos = pos;
+                    it
+                }
+                None => It::unknown("Fn::Select index is out of range", pos),
+            },
+            None => It::unknown("Fn::Select of a list known only at deploy time", pos),
+        }
+    }
+
+    fn resolve_split(&self, arg: &'d Value, pos: Pos) -> It<'d> {
+        let Some([sep, s]) = arg.as_seq().and_then(|s| <&[Value; 2]>::try_from(s).ok()) else {
+            return It::unknown("Fn::Split needs [delimiter, string]", pos);
+        };
+        match (self.from_doc(sep, pos).v, self.from_doc(s, pos).v) {
+            (V::Str(sep), V::Str(s)) if !sep.is_empty() => It::list(
+                s.split(sep.as_ref())
+                    .map(|p| It::new(V::Str(Cow::Owned(p.to_string())), pos))
+                    .collect(),
+                pos,
+            ),
+            _ => It::unknown("Fn::Split of a value known only at deploy time", pos),
+        }
+    }
+
+    fn resolve_find_in_map(&self, arg: &'d Value, pos: Pos) -> It<'d> {
+        let items = arg.as_seq().unwrap_or(&[]);
+        if items.len() < 3 {
+            return It::unknown("Fn::FindInMap needs [map, top-level key, second-level key]", pos);
+        }
+        let mut keys = Vec::new();
+        for k in &items[..3] {
+            match scalar_text(&self.from_doc(k, pos).v) {
+                Some(t) => keys.push(t),
+                None => return It::unknown("Fn::FindInMap key is known only at deploy time", pos),
+            }
+        }
+        let found = self
+            .tpl
+            .mappings
+            .as_ref()
+            .and_then(|m| m.get(&keys[0]))
+            .and_then(|m| m.get(&keys[1]))
+            .and_then(|m| m.get(&keys[2]));
+        match found {
+            Some(v) => {
+                let mut it = self.from_doc(v, pos);
+                it.pos = pos;
+                it
+            }
+            None => It::unknown(format!("Fn::FindInMap: no entry {}/{}/{}", keys[0], keys[1], keys[2]), pos),
+        }
+    }
+
+    /// The items of a list-like value; `None` when not known.
+    pub fn list_items(&self, it: It<'d>) -> Option<Vec<It<'d>>> {
+        match it.v {
+            V::List(items) => Some(items.as_ref().clone()),
+            V::Seq(items) => Some(items.iter().map(|v| self.from_doc(v, v.pos)).collect()),
+            V::Missing => Some(Vec::new()),
+            V::Unknown { .. } => None,
+            _ => Some(vec![it]),
+        }
+    }
+}
+
+/// `${Name}` substitution; `${!Literal}` stays `${Literal}`.
+fn substitute(tmpl: &str, mut lookup: impl FnMut(&str) -> Option<String>) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = tmpl;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}')?;
+        let name = &after[..end];
+        if let Some(lit) = name.strip_prefix('!') {
+            out.push_str("${");
+            out.push_str(lit);
+            out.push('}');
+        } else {
+            out.push_str(&lookup(name.trim())?);
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// Text of a scalar value (strings, numbers, booleans).
+pub fn scalar_text(v: &V<'_>) -> Option<String> {
+    match v {
+        V::Str(s) => Some(s.to_string()),
+        V::Num(n) => Some(fmt_num(*n)),
+        V::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn strip_index(id: &str) -> &str {
+    match id.strip_suffix(']') {
+        Some(s) => s.rfind('[').map_or(id, |i| &id[..i]),
+        None => id,
+    }
+}
+

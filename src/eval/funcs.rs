@@ -1,0 +1,205 @@
+//! Built-in functions.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::rc::Rc;
+
+use ipnet::IpNet;
+
+use super::context::{scalar_text, Ctx};
+use super::expr::num_of;
+use super::value::{It, V};
+use crate::compile::ir::Func;
+use crate::doc::Pos;
+
+pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> {
+    let pos = args.first().map(|a| a.pos).unwrap_or(here);
+    // Unknown arguments make unknown results, except where existence is the point.
+    if !matches!(f, Func::Coalesce | Func::RefersTo | Func::ToList) {
+        if let Some(u) = args.iter().find(|a| matches!(a.v, V::Unknown { .. })) {
+            return u.clone();
+        }
+    }
+    let s = |i: usize| args.get(i).and_then(|a| scalar_text(&a.v));
+    let boolean = |b: bool| It::new(V::Bool(b), pos);
+    let string = |t: String| It::new(V::Str(Cow::Owned(t)), pos);
+    match f {
+        Func::Len => {
+            let n = match &args[0].v {
+                V::Str(s) => s.chars().count(),
+                V::List(l) => l.len(),
+                V::Seq(l) => l.len(),
+                V::Map(m) => m.len(),
+                V::Owned(o) => o.as_seq().map(|s| s.len()).or(o.as_map().map(|m| m.len())).unwrap_or(0),
+                V::Missing | V::Null => 0,
+                _ => 1,
+            };
+            It::new(V::Num(n as f64), pos)
+        }
+        Func::Lower => s(0).map_or_else(|| It::missing(pos), |t| string(t.to_lowercase())),
+        Func::Upper => s(0).map_or_else(|| It::missing(pos), |t| string(t.to_uppercase())),
+        Func::StartsWith => boolean(matches!((s(0), s(1)), (Some(a), Some(b)) if a.starts_with(&b))),
+        Func::EndsWith => boolean(matches!((s(0), s(1)), (Some(a), Some(b)) if a.ends_with(&b))),
+        Func::Contains => {
+            let needle = s(1);
+            let found = match &args[0].v {
+                V::Str(h) => needle.is_some_and(|n| h.contains(n.as_str())),
+                V::List(_) | V::Seq(_) | V::Owned(_) => {
+                    let items = ctx.list_items(args[0].clone()).unwrap_or_default();
+                    items.iter().any(|i| scalar_text(&i.v).is_some() && scalar_text(&i.v) == needle)
+                }
+                _ => false,
+            };
+            boolean(found)
+        }
+        Func::ToNumber => match num_of(&args[0].v) {
+            Some(n) => It::new(V::Num(n), pos),
+            None => It::missing(pos),
+        },
+        Func::ToString => s(0).map_or_else(|| It::missing(pos), string),
+        Func::ToList => match &args[0].v {
+            V::List(_) | V::Seq(_) => args[0].clone(),
+            V::Owned(o) if o.as_seq().is_some() => args[0].clone(),
+            V::Missing => It::list(vec![], pos),
+            _ => It::list(vec![args[0].clone()], pos),
+        },
+        Func::Keys => match &args[0].v {
+            V::Map(m) => It::list(
+                m.iter().map(|e| It::new(V::Str(Cow::Borrowed(e.key.as_str())), e.key_pos)).collect(),
+                pos,
+            ),
+            V::Owned(o) => It::list(
+                o.as_map()
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|e| It::new(V::Str(Cow::Owned(e.key.clone())), e.key_pos))
+                    .collect(),
+                pos,
+            ),
+            _ => It::list(vec![], pos),
+        },
+        Func::Values => {
+            let mut ev = super::expr::Eval { ctx, env: vec![] };
+            match &args[0].v {
+                V::Map(_) | V::Owned(_) => match ev.items(args[0].clone()) {
+                    Ok(items) => It::list(items, pos),
+                    Err(u) => u,
+                },
+                _ => It::list(vec![], pos),
+            }
+        }
+        Func::Json => match &args[0].v {
+            V::Str(text) => match crate::load::parse_json(text, "<json>") {
+                Ok(v) => It::new(V::Owned(Rc::new(v)), pos),
+                Err(_) => It::unknown("the string is not valid JSON", pos),
+            },
+            _ => args[0].clone(),
+        },
+        Func::CidrContains => match (s(0).and_then(|a| net(&a)), s(1).and_then(|b| net(&b))) {
+            (Some(a), Some(b)) => boolean(a.contains(&b)),
+            _ => It::missing(pos),
+        },
+        Func::CidrOverlaps => match (s(0).and_then(|a| net(&a)), s(1).and_then(|b| net(&b))) {
+            (Some(a), Some(b)) => boolean(a.contains(&b.network()) || b.contains(&a.network())),
+            _ => It::missing(pos),
+        },
+        Func::CidrIsWorld => match s(0).and_then(|a| net(&a)) {
+            Some(n) => boolean(n.prefix_len() == 0),
+            None => boolean(false),
+        },
+        Func::CidrPrefix => match s(0).and_then(|a| net(&a)) {
+            Some(n) => It::new(V::Num(n.prefix_len() as f64), pos),
+            None => It::missing(pos),
+        },
+        Func::IsPrivateIp => match s(0).and_then(|a| net(&a)) {
+            Some(n) => boolean(is_private(&n)),
+            None => boolean(false),
+        },
+        Func::Resources => {
+            let types: Vec<String> = (0..args.len()).filter_map(s).collect();
+            let items = ctx
+                .tpl
+                .resources
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| types.iter().any(|t| *t == r.rtype))
+                .map(|(i, r)| It::new(V::Res(i), r.pos))
+                .collect();
+            It::new(V::List(Rc::new(items)), here)
+        }
+        Func::RefersTo => {
+            let target = match &args[1].v {
+                V::Res(i) => *i,
+                _ => return boolean(false),
+            };
+            refers_to(ctx, &args[0], target, pos)
+        }
+        Func::Deref => args[0].clone(),
+        Func::Coalesce => args
+            .iter()
+            .find(|a| !matches!(a.v, V::Missing | V::Null))
+            .cloned()
+            .unwrap_or_else(|| It::missing(pos)),
+    }
+}
+
+fn refers_to<'d>(ctx: &Ctx<'d>, v: &It<'d>, target: usize, pos: Pos) -> It<'d> {
+    match &v.v {
+        V::Res(i) => It::new(V::Bool(*i == target), pos),
+        V::List(_) | V::Seq(_) => {
+            let items = ctx.list_items(v.clone()).unwrap_or_default();
+            let mut unknown = None;
+            for it in &items {
+                let r = refers_to(ctx, it, target, pos);
+                match r.v {
+                    V::Bool(true) => return r,
+                    V::Unknown { .. } => unknown = Some(r),
+                    _ => {}
+                }
+            }
+            unknown.unwrap_or_else(|| It::new(V::Bool(false), pos))
+        }
+        // A literal name or ARN: the same text as the resource's id or name.
+        V::Str(s) => {
+            let r = &ctx.tpl.resources[target];
+            let named = r
+                .props
+                .as_ref()
+                .and_then(|p| p.as_map())
+                .is_some_and(|m| {
+                    m.iter().any(|e| {
+                        matches!(e.key.as_str(), "BucketName" | "bucket" | "Name" | "name" | "arn" | "id")
+                            && e.value.as_str() == Some(s)
+                    })
+                });
+            It::new(V::Bool(named || r.id == *s), pos)
+        }
+        V::Unknown { .. } => v.clone(),
+        _ => It::new(V::Bool(false), pos),
+    }
+}
+
+/// An address or a network; a bare address is a /32 or /128.
+fn net(s: &str) -> Option<IpNet> {
+    let s = s.trim();
+    s.parse::<IpNet>()
+        .ok()
+        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+}
+
+fn is_private(n: &IpNet) -> bool {
+    let private: [&str; 8] = [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "fc00::/7",
+        "fe80::/10",
+        "::1/128",
+    ];
+    private
+        .iter()
+        .filter_map(|p| p.parse::<IpNet>().ok())
+        .any(|p| p.contains(n))
+}

@@ -1,0 +1,218 @@
+//! Runs compiled policies over loaded templates, in parallel, and turns the
+//! answers into findings in a deterministic order.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use super::context::{Ctx, Params};
+use super::expr::Eval;
+use super::value::{display, It, Tri, V};
+use crate::compile::ir::{Block, MsgPart, Policy, Stmt};
+use crate::doc::{Pos, Template};
+use crate::result::{Finding, Status};
+
+/// At most this many runs per resource when `Fn::If` conditions cannot be
+/// decided (2^6 branch combinations); beyond it the result is unknown.
+const MAX_BRANCH_RUNS: usize = 64;
+
+/// Evaluates every policy against every template. `done` counts finished templates
+/// (for progress bars). The result order does not depend on the thread count.
+pub fn evaluate(
+    policies: &[Policy],
+    templates: &[Template],
+    params: &Params,
+    done: Option<&AtomicUsize>,
+) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = templates
+        .par_iter()
+        .flat_map_iter(|tpl| {
+            let out = evaluate_template(policies, tpl, params);
+            if let Some(d) = done {
+                d.fetch_add(1, Ordering::Relaxed);
+            }
+            out
+        })
+        .collect();
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings
+}
+
+pub fn evaluate_template(policies: &[Policy], tpl: &Template, params: &Params) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for policy in policies {
+        for (idx, r) in tpl.resources.iter().enumerate() {
+            // The first block that selects the type decides for the resource.
+            let Some(block) = policy.blocks.iter().find(|b| b.selects(&r.rtype)) else {
+                continue;
+            };
+            if let Some(f) = evaluate_resource(policy, block, tpl, idx, params) {
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+enum Outcome {
+    NotApplicable,
+    Pass,
+    Fail { message: String, pos: Pos },
+    Unknown { message: String, pos: Pos },
+}
+
+/// Evaluates one resource, once per combination of undecidable conditions.
+pub fn evaluate_resource(
+    policy: &Policy,
+    block: &Block,
+    tpl: &Template,
+    idx: usize,
+    params: &Params,
+) -> Option<Finding> {
+    let mut leaves: Vec<(Vec<(String, bool)>, Outcome)> = Vec::new();
+    let mut stack: Vec<Vec<(String, bool)>> = vec![Vec::new()];
+    let mut runs = 0;
+    let mut too_many = false;
+    while let Some(assign) = stack.pop() {
+        runs += 1;
+        if runs > MAX_BRANCH_RUNS {
+            too_many = true;
+            break;
+        }
+        let ctx = Ctx::new(tpl, params, idx);
+        *ctx.assign.borrow_mut() = assign.clone();
+        let outcome = run_once(&ctx, policy, block);
+        if let Some(cond) = ctx.pending.borrow_mut().take() {
+            let mut f = assign.clone();
+            f.push((cond.clone(), false));
+            let mut t = assign;
+            t.push((cond, true));
+            stack.push(f);
+            stack.push(t);
+            continue;
+        }
+        leaves.push((assign, outcome));
+    }
+    let r = &tpl.resources[idx];
+    let finding = |status, message: String, pos: Pos| {
+        let pos = if pos == Pos::default() { r.pos } else { pos };
+        Finding {
+            policy: policy.id.clone(),
+            severity: policy.severity,
+            status,
+            resource: r.id.clone(),
+            resource_type: r.rtype.clone(),
+            file: tpl.path.to_string(),
+            line: pos.line,
+            column: pos.col,
+            message,
+            document: tpl.doc_index,
+        }
+    };
+    if let Some((assign, Outcome::Fail { message, pos })) =
+        leaves.iter().find(|(_, o)| matches!(o, Outcome::Fail { .. }))
+    {
+        return Some(finding(Status::Fail, with_branches(message, assign), *pos));
+    }
+    if too_many {
+        return Some(finding(
+            Status::Unknown,
+            format!("cannot be decided: more than {MAX_BRANCH_RUNS} combinations of undecidable conditions"),
+            r.pos,
+        ));
+    }
+    if let Some((assign, Outcome::Unknown { message, pos })) =
+        leaves.iter().find(|(_, o)| matches!(o, Outcome::Unknown { .. }))
+    {
+        return Some(finding(Status::Unknown, with_branches(message, assign), *pos));
+    }
+    if leaves.iter().any(|(_, o)| matches!(o, Outcome::Pass)) {
+        return Some(finding(Status::Pass, policy.title.clone(), r.pos));
+    }
+    None
+}
+
+fn with_branches(message: &str, assign: &[(String, bool)]) -> String {
+    if assign.is_empty() {
+        return message.to_string();
+    }
+    let conds: Vec<String> = assign
+        .iter()
+        .map(|(c, b)| format!("condition {c} is {b}"))
+        .collect();
+    format!("{message} (when {})", conds.join(" and "))
+}
+
+fn run_once(ctx: &Ctx<'_>, policy: &Policy, block: &Block) -> Outcome {
+    let r = &ctx.tpl.resources[ctx.resource];
+    let binding = It {
+        v: V::Res(ctx.resource),
+        pos: r.pos,
+        specific: false,
+    };
+    let mut ev = Eval {
+        ctx,
+        env: vec![binding; block.slots.max(1)],
+    };
+    if let Some(when) = &block.when {
+        match ev.truth(when).tri {
+            Tri::False => return Outcome::NotApplicable,
+            Tri::Unknown(reason) => {
+                return Outcome::Unknown {
+                    message: format!("cannot be decided: {reason}"),
+                    pos: r.pos,
+                }
+            }
+            Tri::True => {}
+        }
+    }
+    let mut unknown = None;
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Let(slot, e) => {
+                let v = ev.value(e);
+                if ev.env.len() <= *slot {
+                    ev.env.resize(*slot + 1, v.clone());
+                }
+                ev.env[*slot] = v;
+            }
+            Stmt::Require { cond, message, text, .. } => {
+                let v = ev.truth(cond);
+                match v.tri {
+                    Tri::True => {}
+                    Tri::False => {
+                        let message = match message {
+                            Some(parts) => interpolate(&mut ev, parts),
+                            None => format!("{}: `{}` does not hold", policy.title, text),
+                        };
+                        return Outcome::Fail {
+                            message,
+                            pos: v.pos,
+                        };
+                    }
+                    Tri::Unknown(reason) => {
+                        unknown.get_or_insert(Outcome::Unknown {
+                            message: format!("cannot be decided: {reason}"),
+                            pos: v.pos,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    unknown.unwrap_or(Outcome::Pass)
+}
+
+fn interpolate(ev: &mut Eval<'_, '_>, parts: &[MsgPart]) -> String {
+    let mut out = String::new();
+    for p in parts {
+        match p {
+            MsgPart::Text(t) => out.push_str(t),
+            MsgPart::Expr(e) => {
+                let v = ev.value(e);
+                out.push_str(&display(&v, &|i| ev.ctx.resource_id(i)));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,175 @@
+//! Values during evaluation. Document values are borrowed, not copied; each value
+//! carries the position a finding would point at.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+use std::rc::Rc;
+
+use crate::doc::{Entry, Pos, Value};
+
+#[derive(Clone, Debug)]
+pub enum V<'d> {
+    /// The path is not there.
+    Missing,
+    /// Cannot be known statically. `opaque` values were reached *through* an
+    /// unknown, so even whether they exist is unknown.
+    Unknown {
+        reason: Rc<str>,
+        opaque: bool,
+        /// What is known of an unknown string: a `Fn::Sub` template such as
+        /// `arn:aws:iam::${AWS::AccountId}:root` can never equal `*`.
+        shape: Option<Rc<str>>,
+    },
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(Cow<'d, str>),
+    /// A list built during evaluation (wildcards, literals, functions).
+    List(Rc<Vec<It<'d>>>),
+    /// A list in the document.
+    Seq(&'d [Value]),
+    /// A map in the document.
+    Map(&'d [Entry]),
+    /// A map built during evaluation (parsed JSON).
+    Owned(Rc<Value>),
+    /// A resource of the current template (a `Ref`/`GetAtt` target or a binding).
+    Res(usize),
+}
+
+/// A value and where it came from.
+#[derive(Clone, Debug)]
+pub struct It<'d> {
+    pub v: V<'d>,
+    pub pos: Pos,
+    /// False when `pos` is only the nearest ancestor of a missing value.
+    pub specific: bool,
+}
+
+impl<'d> It<'d> {
+    pub fn new(v: V<'d>, pos: Pos) -> Self {
+        It {
+            v,
+            pos,
+            specific: true,
+        }
+    }
+
+    pub fn missing(pos: Pos) -> Self {
+        It {
+            v: V::Missing,
+            pos,
+            specific: false,
+        }
+    }
+
+    pub fn unknown(reason: impl Into<Rc<str>>, pos: Pos) -> Self {
+        It::new(
+            V::Unknown {
+                reason: reason.into(),
+                opaque: false,
+                shape: None,
+            },
+            pos,
+        )
+    }
+
+    pub fn list(items: Vec<It<'d>>, pos: Pos) -> Self {
+        It::new(V::List(Rc::new(items)), pos)
+    }
+
+    pub fn is_missing(&self) -> bool {
+        matches!(self.v, V::Missing)
+    }
+}
+
+/// Three-valued truth.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Tri {
+    True,
+    False,
+    Unknown(Rc<str>),
+}
+
+impl Tri {
+    pub fn from_bool(b: bool) -> Tri {
+        if b {
+            Tri::True
+        } else {
+            Tri::False
+        }
+    }
+
+    pub fn not(self) -> Tri {
+        match self {
+            Tri::True => Tri::False,
+            Tri::False => Tri::True,
+            u => u,
+        }
+    }
+}
+
+/// Text of a value for messages.
+pub fn display(it: &It<'_>, resource_id: &dyn Fn(usize) -> String) -> String {
+    let mut out = String::new();
+    write_value(&mut out, &it.v, resource_id, 0);
+    out
+}
+
+fn write_value(out: &mut String, v: &V<'_>, rid: &dyn Fn(usize) -> String, depth: usize) {
+    if depth > 4 {
+        out.push_str("...");
+        return;
+    }
+    match v {
+        V::Missing => out.push_str("(missing)"),
+        V::Unknown { .. } => out.push_str("(unknown)"),
+        V::Null => out.push_str("null"),
+        V::Bool(b) => {
+            let _ = write!(out, "{b}");
+        }
+        V::Num(n) => out.push_str(&fmt_num(*n)),
+        V::Str(s) => out.push_str(s),
+        V::List(items) => {
+            out.push('[');
+            for (i, it) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_value(out, &it.v, rid, depth + 1);
+            }
+            out.push(']');
+        }
+        V::Seq(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&doc_text(item));
+            }
+            out.push(']');
+        }
+        V::Map(_) | V::Owned(_) => out.push_str("{...}"),
+        V::Res(i) => out.push_str(&rid(*i)),
+    }
+}
+
+fn doc_text(v: &Value) -> String {
+    use crate::doc::Node;
+    match &v.node {
+        Node::Str(s) => s.clone(),
+        Node::Bool(b) => b.to_string(),
+        Node::Int(i) => i.to_string(),
+        Node::Float(f) => fmt_num(*f),
+        Node::Null => "null".into(),
+        _ => "...".into(),
+    }
+}
+
+pub fn fmt_num(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}

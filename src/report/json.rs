@@ -1,0 +1,44 @@
+//! `--format json`: the stable, versioned result schema (see README).
+
+use serde::Serialize;
+
+use crate::load::LoadError;
+use crate::result::{Finding, Summary};
+
+#[derive(Serialize)]
+struct JsonError<'a> {
+    file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<u32>,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    version: u32,
+    results: &'a [Finding],
+    summary: Summary,
+    errors: Vec<JsonError<'a>>,
+}
+
+pub fn render(findings: &[Finding], errors: &[LoadError]) -> String {
+    let report = JsonReport {
+        version: 1,
+        results: findings,
+        summary: Summary::of(findings),
+        errors: errors
+            .iter()
+            .map(|e| JsonError {
+                file: &e.path,
+                line: e.pos.map(|p| p.line),
+                column: e.pos.map(|p| p.col),
+                message: &e.message,
+            })
+            .collect(),
+    };
+    let mut s = serde_json::to_string_pretty(&report).expect("findings serialize");
+    s.push('\n');
+    s
+}

@@ -1,0 +1,5 @@
+//! Output formats, one file each.
+
+pub mod atomic;
+pub mod human;
+pub mod json;

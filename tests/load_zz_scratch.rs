@@ -1,0 +1,27 @@
+use deadbolt::load::{parse_json, parse_yaml};
+#[test]
+fn scratch_perf() {
+    let mut s = String::from("{\"resources\": [");
+    let mut i = 0;
+    while s.len() < 50_000_000 {
+        if i > 0 { s.push(','); }
+        s.push_str(&format!("{{\"address\":\"aws_ebs_volume.v{i}\",\"type\":\"aws_ebs_volume\",\"values\":{{\"size\":{i},\"encrypted\":true,\"kms\":\"arn:aws:kms:us-east-1:123:key/é\\u00e9\",\"tags\":{{\"Name\":\"x\\ny\",\"f\":1.5e3}},\"list\":[1,2,3,null,false]}}}}"));
+        i += 1;
+    }
+    s.push_str("]}");
+    let t = std::time::Instant::now();
+    let v = parse_json(&s, "big.json").unwrap();
+    println!("json {} MB single line: {:?}", s.len() / 1_000_000, t.elapsed());
+    let t = std::time::Instant::now();
+    let sj: serde_json::Value = serde_json::from_str(&s).unwrap();
+    println!("serde_json: {:?}", t.elapsed());
+    drop(sj); drop(v);
+    let pretty = s.replace(",\"", ",\n  \"");
+    let t = std::time::Instant::now();
+    parse_json(&pretty, "big.json").unwrap();
+    println!("json multi-line: {:?}", t.elapsed());
+    let y: String = (0..200_000).map(|i| format!("k{i}:\n  a: [1, 2, !Ref x]\n  b: &a{i} {{c: d}}\n  e: *a{i}\n")).collect();
+    let t = std::time::Instant::now();
+    let _ = parse_yaml(&y, "y").unwrap();
+    println!("yaml {} MB: {:?}", y.len()/1_000_000, t.elapsed());
+}
