@@ -362,11 +362,9 @@ fn run_scan(a: ScanArgs) -> u8 {
         let _ = out.write_all(rendered.as_bytes());
         let _ = out.flush();
     }
-    if matches!(a.format, Format::Json) || a.output.is_some() {
-        // Machine formats keep errors in the report; repeat them on stderr for people.
-        for e in &outcome.load_errors {
-            eprintln!("error: {e}");
-        }
+    // Input errors always go to stderr too (the JSON report also lists them).
+    for e in &outcome.load_errors {
+        eprintln!("error: {e}");
     }
     exit_code(&outcome, &checked, a.fail_on, a.fail_on_unknown)
 }

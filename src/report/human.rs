@@ -86,12 +86,6 @@ pub fn render(
         }
         out.push('\n');
     }
-    for e in errors {
-        out.push_str(&format!("{} {e}\n", paint("1;31", "error:")));
-    }
-    if !errors.is_empty() {
-        out.push('\n');
-    }
     let s = Summary::of(findings);
     let headline = format!("{} failed, {} unknown, {} passed", s.fail, s.unknown, s.pass);
     let colored = if s.fail > 0 {
@@ -105,7 +99,11 @@ pub fn render(
     if !errors.is_empty() {
         out.push_str(&paint(
             "1;31",
-            &format!("{} input error{}\n", errors.len(), if errors.len() == 1 { "" } else { "s" }),
+            &format!(
+                "{} input error{} (listed on stderr)\n",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            ),
         ));
     }
     out

@@ -1,0 +1,290 @@
+//! The command line end to end: exit codes, formats, and bad inputs that must give
+//! a clear error (file, line, what was expected) and exit 2 — never a panic.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn deadbolt() -> Command {
+    Command::cargo_bin("deadbolt").expect("binary built")
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+fn write(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, content).expect("write fixture");
+    p
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Run {
+    let out = deadbolt().args(args).output().expect("runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn json(r: &Run) -> serde_json::Value {
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("JSON output: {e}\n{}", r.stdout))
+}
+
+/// (policy, resource, status, line) of every non-pass result.
+fn problems(v: &serde_json::Value) -> Vec<(String, String, String, u64)> {
+    v["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["status"] != "pass")
+        .map(|r| {
+            (
+                r["policy"].as_str().unwrap().to_string(),
+                r["resource"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+                r["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+const VOLUME: &str = "Resources:\n  Plain:\n    Type: AWS::EC2::Volume\n    Properties:\n      Size: 10\n      Encrypted: false\n";
+
+#[test]
+fn examples_scan_reports_exact_findings() {
+    let r = run(&["scan", "fixtures/examples", "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v = json(&r);
+    assert_eq!(v["version"], 1);
+    let p = problems(&v);
+    let has = |policy: &str, res: &str, status: &str, line: u64| {
+        p.iter().any(|(a, b, c, d)| a == policy && b == res && c == status && *d == line)
+    };
+    assert!(has("ebs-volume-encryption", "ScratchVolume", "fail", 92), "{p:#?}");
+    assert!(has("s3-bucket-sse-kms", "LogsBucket", "fail", 77), "{p:#?}");
+    assert!(has("sg-no-public-admin-ports", "AdminSecurityGroup", "fail", 117), "{p:#?}");
+    assert!(has("alb-listener-tls-policy", "HttpsListener", "fail", 165), "{p:#?}");
+    assert!(has("kms-key-policy-no-wildcard", "LegacyKey", "fail", 40), "{p:#?}");
+    assert!(has("cloudfront-viewer-https", "Distribution", "fail", 26), "{p:#?}");
+    assert!(!p.iter().any(|(_, res, _, _)| res == "DataVolume" || res == "AssetsBucket"), "{p:#?}");
+    let s = &v["summary"];
+    let total = v["results"].as_array().unwrap().len() as u64;
+    assert_eq!(
+        s["pass"].as_u64().unwrap() + s["fail"].as_u64().unwrap() + s["unknown"].as_u64().unwrap(),
+        total
+    );
+}
+
+#[test]
+fn output_is_identical_for_one_and_many_threads() {
+    let one = run(&["scan", "fixtures", "--format", "json", "--threads", "1"]);
+    let many = run(&["scan", "fixtures", "--format", "json", "--threads", "4"]);
+    assert_eq!(one.stdout, many.stdout);
+}
+
+#[test]
+fn clean_template_exits_zero_and_fail_on_filters_by_severity() {
+    let d = tmp();
+    let f = write(
+        d.path(),
+        "ok.yaml",
+        b"Resources:\n  V:\n    Type: AWS::EC2::Volume\n    Properties:\n      Size: 1\n      Encrypted: true\n",
+    );
+    assert_eq!(run(&["scan", f.to_str().unwrap()]).code, 0);
+    let bad = write(d.path(), "topic.yaml", b"Resources:\n  T:\n    Type: AWS::SNS::Topic\n");
+    // sns-topic-encryption is medium: fails the gate at medium, not at high.
+    assert_eq!(run(&["scan", bad.to_str().unwrap(), "--fail-on", "medium"]).code, 1);
+    assert_eq!(run(&["scan", bad.to_str().unwrap(), "--fail-on", "high"]).code, 0);
+}
+
+#[test]
+fn params_override_defaults_and_decide_unknowns() {
+    let d = tmp();
+    let f = write(
+        d.path(),
+        "p.yaml",
+        b"Parameters:\n  Enc:\n    Type: String\nResources:\n  V:\n    Type: AWS::EC2::Volume\n    Properties:\n      Size: 1\n      Encrypted: !Ref Enc\n",
+    );
+    let path = f.to_str().unwrap();
+    let r = run(&["scan", path, "--format", "json"]);
+    assert_eq!(r.code, 0, "unknown does not fail the gate by default");
+    let p = problems(&json(&r));
+    assert_eq!(p, vec![("ebs-volume-encryption".into(), "V".into(), "unknown".into(), 9)]);
+    assert_eq!(run(&["scan", path, "--fail-on-unknown"]).code, 1);
+    assert_eq!(run(&["scan", path, "--param", "Enc=true"]).code, 0);
+    assert_eq!(run(&["scan", path, "--param", "Enc=false"]).code, 1);
+    let pf = write(d.path(), "params.json", br#"[{"ParameterKey": "Enc", "ParameterValue": "false"}]"#);
+    assert_eq!(run(&["scan", path, "--params-file", pf.to_str().unwrap()]).code, 1);
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    let out = deadbolt()
+        .args(["scan", "-", "--format", "json"])
+        .write_stdin(VOLUME)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = problems(&v);
+    assert_eq!(p, vec![("ebs-volume-encryption".into(), "Plain".into(), "fail".into(), 6)]);
+    assert_eq!(v["results"][0]["file"], "-");
+}
+
+#[test]
+fn output_file_is_written_whole() {
+    let d = tmp();
+    let out = d.path().join("report.json");
+    let r = run(&["scan", "fixtures/examples", "--format", "json", "-o", out.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.is_empty());
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["version"], 1);
+    // No temporary files are left beside it.
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+}
+
+/// Runs a scan of one bad file and returns the error text.
+fn bad_input(name: &str, content: &[u8]) -> String {
+    let d = tmp();
+    let f = write(d.path(), name, content);
+    let good = write(d.path(), "good.yaml", VOLUME.as_bytes());
+    let r = run(&["scan", f.to_str().unwrap(), good.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(r.code, 2, "exit 2 for {name}; stderr: {}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    let v = json(&r);
+    // The rest of the scan still ran.
+    assert!(problems(&v).iter().any(|(_, res, _, _)| res == "Plain"), "{}", r.stdout);
+    let errors = v["errors"].as_array().expect("errors").clone();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let e = &errors[0];
+    assert!(e["file"].as_str().unwrap().ends_with(name));
+    format!(
+        "{}:{}: {}",
+        e["line"].as_u64().unwrap_or(0),
+        e["column"].as_u64().unwrap_or(0),
+        e["message"].as_str().unwrap()
+    )
+}
+
+#[test]
+fn malformed_yaml_is_a_clear_error() {
+    let e = bad_input("broken.yaml", b"Resources:\n  V:\n    Type: [unclosed\n    Properties: {}\n");
+    assert!(e.starts_with("3:") || e.starts_with("4:") || e.starts_with("5:"), "{e}");
+}
+
+#[test]
+fn malformed_json_is_a_clear_error() {
+    let e = bad_input("broken.json", b"{\n  \"Resources\": {\n    \"V\": {\"Type\": \"AWS::EC2::Volume\",}\n  }\n}\n");
+    assert!(e.starts_with("3:"), "{e}");
+}
+
+#[test]
+fn tab_indentation_names_the_line() {
+    let e = bad_input("tabs.yaml", b"Resources:\n  V:\n\tType: AWS::EC2::Volume\n");
+    assert!(e.starts_with("3:"), "{e}");
+    assert!(e.to_lowercase().contains("tab"), "{e}");
+}
+
+#[test]
+fn alias_bomb_is_refused() {
+    let mut y = String::from("a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\n");
+    let names = ["b", "c", "d", "e", "f", "g", "h", "i"];
+    let mut prev = "a";
+    for n in names {
+        y.push_str(&format!("{n}: &{n} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+        prev = n;
+    }
+    y.push_str("Resources:\n  V:\n    Type: AWS::EC2::Volume\n");
+    let e = bad_input("bomb.yaml", y.as_bytes());
+    assert!(e.contains("alias"), "{e}");
+}
+
+#[test]
+fn deep_nesting_is_refused_without_crashing() {
+    let depth = 10_000;
+    let yaml = format!("Resources: {}{}\n", "[".repeat(depth), "]".repeat(depth));
+    let e = bad_input("deep.yaml", yaml.as_bytes());
+    assert!(e.contains("nesting") || e.contains("deep"), "{e}");
+    let json = format!("{{\"Resources\": {}{}}}", "[".repeat(depth), "]".repeat(depth));
+    let e = bad_input("deep.json", json.as_bytes());
+    assert!(e.contains("nesting") || e.contains("deep"), "{e}");
+}
+
+#[test]
+fn binary_file_is_refused() {
+    let e = bad_input("blob.yaml", &[0x7f, b'E', b'L', b'F', 0, 1, 2, 3, 0xff, 0xfe, 0]);
+    assert!(e.contains("binary"), "{e}");
+}
+
+#[test]
+fn missing_input_is_an_error() {
+    let r = run(&["scan", "no/such/path.yaml"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no/such/path.yaml"), "{}", r.stderr);
+}
+
+#[test]
+fn policy_syntax_error_at_last_character() {
+    let d = tmp();
+    let p = write(
+        d.path(),
+        "cut.policy",
+        b"policy cut {\n  severity high\n  for resource \"AWS::EC2::Volume\" as v\n  require v.Encrypted == true\n",
+    );
+    let r = run(&["check", p.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("cut.policy:4:"), "{}", r.stderr);
+    assert!(r.stderr.contains("expected '}' to close the policy"), "{}", r.stderr);
+    let r = run(&["scan", "fixtures/examples", "--policies", p.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "a scan with an invalid policy exits 2");
+}
+
+#[test]
+fn unknown_property_is_reported_with_suggestion() {
+    let d = tmp();
+    let p = write(
+        d.path(),
+        "typo.policy",
+        b"policy typo {\n  severity high\n  for resource \"AWS::EC2::Volume\" as v\n  require v.Encryptd == true\n}\n",
+    );
+    let r = run(&["check", p.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("unknown property `Encryptd` of AWS::EC2::Volume"), "{}", r.stderr);
+    assert!(r.stderr.contains("did you mean `Encrypted`?"), "{}", r.stderr);
+    assert!(r.stderr.contains("typo.policy:4:13"), "{}", r.stderr);
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    assert_eq!(run(&["scan", "--fail-on", "severe"]).code, 2);
+    assert_eq!(run(&["scan", "--threads", "0", "fixtures/examples"]).code, 2);
+    assert_eq!(run(&["frobnicate"]).code, 2);
+    assert_eq!(run(&["explain", "no-such-policy"]).code, 2);
+}
+
+#[test]
+fn explain_and_list() {
+    let r = run(&["explain", "s3-bucket-sse-kms"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("severity:    high"), "{}", r.stdout);
+    assert!(r.stdout.contains("AWS::S3::Bucket, aws_s3_bucket"), "{}", r.stdout);
+    let r = run(&["list"]);
+    assert_eq!(r.code, 0);
+    assert_eq!(r.stdout.lines().count(), 22, "{}", r.stdout);
+}
+
+#[test]
+fn check_builtin_catalogue_is_clean() {
+    let r = run(&["check"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("22 policies compiled"), "{}", r.stdout);
+}
