@@ -19,7 +19,8 @@ non-compliant (--bad-ratio).
 Files are written as <out>/<group>/tNNNNN.{yaml,json} (YAML:JSON about 70:30 by
 default, --json-ratio), in sub-directories of 250 files, and plans as
 <out>/plans/planNNNNN.json. The output is a pure function of the arguments:
-the same --seed gives byte-identical files. A manifest (corpus.json) records
+the same --seed gives byte-identical files. A manifest (corpus-manifest.txt,
+JSON under a name that no scanner picks up) records
 the arguments and the counts of templates, plans and resources, so a benchmark
 can print resources/second without parsing the corpus.
 
@@ -86,7 +87,7 @@ def And(*xs):
 
 
 def Select(i, xs):
-    return Fn("Select", [str(i), xs])
+    return Fn("Select", [i, xs])
 
 
 def GetAZs(r=""):
@@ -131,7 +132,9 @@ _YAML_RESERVED = {
     "Y", "N", "YES", "NO", "ON", "OFF",
 }
 _PLAIN_FIRST = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ/")
-_PLAIN_REST = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-:*+=@${}")
+_PLAIN_REST = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-:*+=@${}() ")
+_FLOW_INDICATORS = set("{}[],")
+_SHORT_SCALAR_FNS = ("Ref", "GetAtt", "Sub", "GetAZs", "ImportValue", "Condition", "Base64")
 
 
 def _looks_numeric(s):
@@ -142,7 +145,8 @@ def _looks_numeric(s):
         return False
 
 
-def yaml_scalar(v):
+def yaml_scalar(v, flow=False):
+    """A scalar as YAML: plain when that is unambiguous, else single- or double-quoted."""
     if v is True:
         return "true"
     if v is False:
@@ -159,8 +163,10 @@ def yaml_scalar(v):
         and s not in _YAML_RESERVED
         and not _looks_numeric(s)
         and ": " not in s
+        and " #" not in s
         and not s.endswith(":")
-        and "${" not in s[:1]
+        and not s.endswith(" ")
+        and not (flow and any(c in _FLOW_INDICATORS for c in s))
     )
     if plain:
         return s
@@ -169,37 +175,66 @@ def yaml_scalar(v):
     return json.dumps(s)
 
 
-def yaml_key(k):
-    return yaml_scalar(k)
-
-
 def _is_scalar(v):
     return not isinstance(v, (dict, list, Fn))
 
 
-def _flow(v):
-    """Flow rendering of a scalar, a list of flow-renderable items, or a simple Fn."""
-    if isinstance(v, Fn):
-        if v.name in ("Ref", "GetAtt", "Sub", "GetAZs", "ImportValue", "Condition") and _is_scalar(v.arg):
-            return "!%s %s" % (v.name, yaml_scalar(v.arg) if v.arg != "" else "''")
-        if isinstance(v.arg, list) and all(_flowable(x) for x in v.arg):
-            return "!%s [%s]" % (v.name, ", ".join(_flow(x) for x in v.arg))
-        raise ValueError("not flowable")
-    if isinstance(v, list):
-        return "[" + ", ".join(_flow(x) for x in v) + "]"
-    return yaml_scalar(v)
-
-
 def _flowable(v):
+    """Whether `v` can be written on one line (flow style)."""
     if _is_scalar(v):
-        return True
+        return not (isinstance(v, str) and "\n" in v)
     if isinstance(v, Fn):
-        if v.name in ("Ref", "GetAtt", "Sub", "GetAZs", "ImportValue", "Condition") and _is_scalar(v.arg):
-            return True
-        return isinstance(v.arg, list) and all(_flowable(x) for x in v.arg) and sum(not _is_scalar(x) for x in v.arg) <= 2
+        if v.name in _SHORT_SCALAR_FNS and _is_scalar(v.arg):
+            return _flowable(v.arg)
+        return (isinstance(v.arg, list) and all(_flowable(x) for x in v.arg)
+                and sum(not _is_scalar(x) for x in v.arg) <= 2)
     if isinstance(v, list):
-        return len(v) <= 6 and all(_is_scalar(x) for x in v)
+        return len(v) <= 6 and all(_flowable(x) and (_is_scalar(x) or _is_scalar(x.arg) if isinstance(x, Fn) else _is_scalar(x))
+                                   for x in v)
     return False
+
+
+def _flow(v, in_flow=False):
+    if isinstance(v, Fn):
+        if v.name in _SHORT_SCALAR_FNS and _is_scalar(v.arg):
+            return "!%s %s" % (v.name, yaml_scalar(v.arg, in_flow) if v.arg != "" else "''")
+        return "!%s [%s]" % (v.name, ", ".join(_flow(x, True) for x in v.arg))
+    if isinstance(v, list):
+        return "[" + ", ".join(_flow(x, True) for x in v) + "]"
+    return yaml_scalar(v, in_flow)
+
+
+def _literal(prefix, s, indent, out):
+    """A multi-line string as a literal block scalar (`|`), as people write UserData."""
+    chomp = "" if s.endswith("\n") and not s.endswith("\n\n") else "-"
+    out.append("%s|%s" % (prefix, chomp))
+    for line in s.rstrip("\n").split("\n") if chomp == "" else s.split("\n"):
+        out.append((" " * indent + line) if line else "")
+
+
+def _value(prefix, x, indent, out):
+    """Write `x` after `prefix` ("  Key: " or "  - "); nested blocks go at `indent`."""
+    if isinstance(x, Fn) and isinstance(x.arg, Fn):
+        # YAML allows one tag per node, so `!Base64 !Sub ...` is written
+        # the way CloudFormation authors do: `Fn::Base64: !Sub ...`.
+        x = {"Fn::" + x.name: x.arg}
+    if isinstance(x, str) and "\n" in x:
+        _literal(prefix, x, indent, out)
+    elif isinstance(x, list) and not x:
+        out.append(prefix + "[]")
+    elif isinstance(x, dict) and not x:
+        out.append(prefix + "{}")
+    elif _flowable(x):
+        out.append(prefix + _flow(x))
+    elif isinstance(x, Fn):
+        if isinstance(x.arg, str) and "\n" in x.arg:
+            _literal("%s!%s " % (prefix, x.name), x.arg, indent, out)
+        else:
+            out.append("%s!%s" % (prefix, x.name))
+            yaml_lines(x.arg, indent, out)
+    else:
+        out.append(prefix.rstrip(" "))
+        yaml_lines(x, indent, out)
 
 
 def yaml_lines(v, indent, out):
@@ -207,42 +242,19 @@ def yaml_lines(v, indent, out):
     pad = " " * indent
     if isinstance(v, dict):
         for k, x in v.items():
-            key = yaml_key(k)
-            if _flowable(x) and not (isinstance(x, list) and len(x) == 0 and False):
-                if isinstance(x, list) and len(x) == 0:
-                    out.append("%s%s: []" % (pad, key))
-                else:
-                    out.append("%s%s: %s" % (pad, key, _flow(x)))
-            elif isinstance(x, Fn):
-                # Tag on the key line, its argument as a block below.
-                if isinstance(x.arg, (dict, list)):
-                    out.append("%s%s: !%s" % (pad, key, x.name))
-                    yaml_lines(x.arg, indent + 2, out)
-                else:
-                    out.append("%s%s: !%s %s" % (pad, key, x.name, yaml_scalar(x.arg)))
-            elif isinstance(x, dict) and not x:
-                out.append("%s%s: {}" % (pad, key))
-            else:
-                out.append("%s%s:" % (pad, key))
-                yaml_lines(x, indent + 2, out)
+            _value("%s%s: " % (pad, yaml_scalar(k)), x, indent + 2, out)
     elif isinstance(v, list):
         for x in v:
-            if _flowable(x):
-                out.append("%s- %s" % (pad, _flow(x)))
-            elif isinstance(x, dict):
+            if isinstance(x, dict) and x and not _flowable(x):
                 sub = []
                 yaml_lines(x, indent + 2, sub)
                 # "- " followed by the first key on the same line.
                 sub[0] = pad + "- " + sub[0][indent + 2:]
                 out.extend(sub)
-            elif isinstance(x, Fn):
-                out.append("%s- !%s" % (pad, x.name))
-                yaml_lines(x.arg, indent + 2, out)
             else:
-                out.append("%s-" % pad)
-                yaml_lines(x, indent + 2, out)
+                _value(pad + "- ", x, indent + 2, out)
     else:
-        raise ValueError("yaml_lines needs a container")
+        raise ValueError("yaml_lines needs a container, got %r" % (v,))
 
 
 def to_yaml(doc, header):
@@ -250,11 +262,7 @@ def to_yaml(doc, header):
     for k, v in doc.items():
         if out and k != "AWSTemplateFormatVersion":
             out.append("")
-        if _is_scalar(v):
-            out.append("%s: %s" % (yaml_key(k), yaml_scalar(v)))
-        else:
-            out.append("%s:" % yaml_key(k))
-            yaml_lines(v, 2, out)
+        _value("%s: " % yaml_scalar(k), v, 2, out)
     return "\n".join(out) + "\n"
 
 
@@ -298,6 +306,7 @@ class TemplateGen:
         self.clusters = []
         self.buckets = []
         self.names = set()
+        self.bad_ids = set()
         self.use_if = rng.random() < 0.6
         self.params = {
             "Environment": {"Type": "String", "Default": rng.choice(["dev", "staging", "prod"]),
@@ -341,6 +350,8 @@ class TemplateGen:
         self.resources[lid] = r
         self.stats.resources += 1
         self.stats.bad += int(bool(bad))
+        if bad:
+            self.bad_ids.add(lid)
         self.stats.by_type[rtype] = self.stats.by_type.get(rtype, 0) + 1
         return lid
 
@@ -898,6 +909,7 @@ class TemplateGen:
                 break
             rtype = self.resources.pop(last)["Type"]
             self.stats.resources -= 1
+            self.stats.bad -= int(last in self.bad_ids)
             self.stats.by_type[rtype] -= 1
             for o in [o for o, v in self.outputs.items() if last in json.dumps(to_json(v))]:
                 del self.outputs[o]

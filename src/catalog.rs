@@ -30,7 +30,9 @@ pub fn policy_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     while let Some(dir) = stack.pop() {
         for e in std::fs::read_dir(&dir)? {
             let p = e?.path();
-            let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            let hidden = p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
             if hidden {
                 continue;
             }
@@ -49,14 +51,20 @@ pub fn policy_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
 pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<PolicySource>, String> {
     let mut out = Vec::new();
     for p in paths {
-        let files = policy_files(p).map_err(|e| format!("{}: cannot read policies: {e}", p.display()))?;
+        let files =
+            policy_files(p).map_err(|e| format!("{}: cannot read policies: {e}", p.display()))?;
         if files.is_empty() {
             return Err(format!("{}: no *.policy files found", p.display()));
         }
         for f in files {
-            let bytes = std::fs::read(&f).map_err(|e| format!("{}: cannot read: {e}", f.display()))?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| format!("{}: not UTF-8 text; a policy file must be UTF-8", f.display()))?;
+            let bytes =
+                std::fs::read(&f).map_err(|e| format!("{}: cannot read: {e}", f.display()))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                format!(
+                    "{}: not UTF-8 text; a policy file must be UTF-8",
+                    f.display()
+                )
+            })?;
             out.push(PolicySource {
                 name: f.display().to_string(),
                 text: Arc::from(text),

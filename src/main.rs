@@ -124,7 +124,8 @@ struct ExplainArgs {
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(&s.to_ascii_lowercase()).ok_or_else(|| "expected one of: info, low, medium, high, critical".into())
+    Severity::parse(&s.to_ascii_lowercase())
+        .ok_or_else(|| "expected one of: info, low, medium, high, critical".into())
 }
 
 fn main() -> ExitCode {
@@ -182,7 +183,11 @@ fn run_check(a: CheckArgs) -> u8 {
     let Some(c) = compile_policies(&a.paths, color) else {
         return EXIT_ERROR;
     };
-    let errors = c.diagnostics.iter().filter(|d| d.level == Level::Error).count();
+    let errors = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .count();
     let warnings = c.diagnostics.len() - errors;
     if errors > 0 {
         eprintln!(
@@ -229,7 +234,11 @@ fn run_explain(a: ExplainArgs) -> u8 {
     let mut out = String::new();
     out.push_str(&format!("{} — {}\n\n", p.id, p.title));
     out.push_str(&format!("severity:    {}\n", p.severity));
-    let types: Vec<&str> = p.blocks.iter().flat_map(|b| b.types.iter().map(|s| s.as_str())).collect();
+    let types: Vec<&str> = p
+        .blocks
+        .iter()
+        .flat_map(|b| b.types.iter().map(|s| s.as_str()))
+        .collect();
     out.push_str(&format!("applies to:  {}\n", types.join(", ")));
     if !p.controls.is_empty() {
         out.push_str(&format!("controls:    {}\n", p.controls.join(", ")));
@@ -270,19 +279,27 @@ fn run_scan(a: ScanArgs) -> u8 {
     let color = match a.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => a.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        ColorChoice::Auto => {
+            a.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none()
+        }
     };
     if let Some(n) = a.threads {
         if n == 0 {
             eprintln!("error: --threads must be at least 1");
             return EXIT_ERROR;
         }
-        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+        {
             eprintln!("error: cannot start {n} threads: {e}");
             return EXIT_ERROR;
         }
     }
-    let Some(checked) = compile_policies(&a.policies.policies, std::io::stderr().is_terminal()) else {
+    let Some(checked) = compile_policies(&a.policies.policies, std::io::stderr().is_terminal())
+    else {
         return EXIT_ERROR;
     };
     let mut params = Params::default();
@@ -322,7 +339,9 @@ fn run_scan(a: ScanArgs) -> u8 {
                 outcome.resources += tpls.iter().map(|t| t.resources.len()).sum::<usize>();
                 let mut f = deadbolt::eval::evaluate(&checked.policies, &tpls, &params, None);
                 outcome.findings.append(&mut f);
-                outcome.findings.sort_by(|x, y| x.sort_key().cmp(&y.sort_key()));
+                outcome
+                    .findings
+                    .sort_by(|x, y| x.sort_key().cmp(&y.sort_key()));
             }
             Err(e) => outcome.load_errors.push(e),
         }
@@ -349,7 +368,13 @@ fn run_scan(a: ScanArgs) -> u8 {
                 }
                 std::fs::read_to_string(file).ok()
             };
-            report::human::render(&outcome.findings, &outcome.load_errors, &stats, &opts, &source)
+            report::human::render(
+                &outcome.findings,
+                &outcome.load_errors,
+                &stats,
+                &opts,
+                &source,
+            )
         }
     };
     if let Some(path) = &a.output {
@@ -369,12 +394,18 @@ fn run_scan(a: ScanArgs) -> u8 {
     exit_code(&outcome, &checked, a.fail_on, a.fail_on_unknown)
 }
 
-fn exit_code(outcome: &ScanOutcome, checked: &Checked, fail_on: Severity, fail_on_unknown: bool) -> u8 {
+fn exit_code(
+    outcome: &ScanOutcome,
+    checked: &Checked,
+    fail_on: Severity,
+    fail_on_unknown: bool,
+) -> u8 {
     if !outcome.load_errors.is_empty() || checked.has_errors() {
         return EXIT_ERROR;
     }
     let failing = outcome.findings.iter().any(|f| {
-        f.severity >= fail_on && (f.status == Status::Fail || (fail_on_unknown && f.status == Status::Unknown))
+        f.severity >= fail_on
+            && (f.status == Status::Fail || (fail_on_unknown && f.status == Status::Unknown))
     });
     if failing {
         EXIT_FINDINGS
@@ -385,7 +416,11 @@ fn exit_code(outcome: &ScanOutcome, checked: &Checked, fail_on: Severity, fail_o
 
 /// Runs the scan with a progress bar on stderr when it is a terminal and the
 /// input is large enough for one to matter.
-fn with_progress<T>(enabled: bool, paths: &[PathBuf], f: impl FnOnce(Option<&AtomicUsize>) -> T) -> T {
+fn with_progress<T>(
+    enabled: bool,
+    paths: &[PathBuf],
+    f: impl FnOnce(Option<&AtomicUsize>) -> T,
+) -> T {
     let show = enabled && std::io::stderr().is_terminal() && paths.iter().any(|p| p.is_dir());
     if !show {
         return f(None);
@@ -393,8 +428,10 @@ fn with_progress<T>(enabled: bool, paths: &[PathBuf], f: impl FnOnce(Option<&Ato
     let done = AtomicUsize::new(0);
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} scanned {pos} templates ({per_sec}) {elapsed}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} scanned {pos} templates ({per_sec}) {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     let stop = AtomicUsize::new(0);
     let result = std::thread::scope(|s| {

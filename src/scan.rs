@@ -38,7 +38,12 @@ impl ScanOutcome {
 }
 
 /// Loads `paths` and evaluates `policies` over them.
-pub fn scan(policies: &[Policy], paths: &[PathBuf], params: &Params, done: Option<&AtomicUsize>) -> ScanOutcome {
+pub fn scan(
+    policies: &[Policy],
+    paths: &[PathBuf],
+    params: &Params,
+    done: Option<&AtomicUsize>,
+) -> ScanOutcome {
     let LoadOutcome {
         templates,
         errors,
@@ -65,16 +70,21 @@ pub fn parse_param(s: &str) -> Result<(String, String), String> {
 /// Reads a parameters file: a JSON object `{"Name": "Value"}` or the CloudFormation
 /// CLI form `[{"ParameterKey": "Name", "ParameterValue": "Value"}]`.
 pub fn read_params_file(path: &str) -> Result<Vec<(String, String)>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: cannot read parameters file: {e}"))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{path}:{}:{}: invalid JSON: {e}", e.line(), e.column()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{path}: cannot read parameters file: {e}"))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{path}:{}:{}: invalid JSON: {e}", e.line(), e.column()))?;
     let scalar = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
         serde_json::Value::Bool(b) => Some(b.to_string()),
         serde_json::Value::Array(a) => Some(
             a.iter()
-                .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| x.to_string())
+                })
                 .collect::<Vec<_>>()
                 .join(","),
         ),

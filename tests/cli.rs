@@ -66,15 +66,40 @@ fn examples_scan_reports_exact_findings() {
     assert_eq!(v["version"], 1);
     let p = problems(&v);
     let has = |policy: &str, res: &str, status: &str, line: u64| {
-        p.iter().any(|(a, b, c, d)| a == policy && b == res && c == status && *d == line)
+        p.iter()
+            .any(|(a, b, c, d)| a == policy && b == res && c == status && *d == line)
     };
-    assert!(has("ebs-volume-encryption", "ScratchVolume", "fail", 92), "{p:#?}");
+    assert!(
+        has("ebs-volume-encryption", "ScratchVolume", "fail", 92),
+        "{p:#?}"
+    );
     assert!(has("s3-bucket-sse-kms", "LogsBucket", "fail", 77), "{p:#?}");
-    assert!(has("sg-no-public-admin-ports", "AdminSecurityGroup", "fail", 117), "{p:#?}");
-    assert!(has("alb-listener-tls-policy", "HttpsListener", "fail", 165), "{p:#?}");
-    assert!(has("kms-key-policy-no-wildcard", "LegacyKey", "fail", 40), "{p:#?}");
-    assert!(has("cloudfront-viewer-https", "Distribution", "fail", 26), "{p:#?}");
-    assert!(!p.iter().any(|(_, res, _, _)| res == "DataVolume" || res == "AssetsBucket"), "{p:#?}");
+    assert!(
+        has(
+            "sg-no-public-admin-ports",
+            "AdminSecurityGroup",
+            "fail",
+            117
+        ),
+        "{p:#?}"
+    );
+    assert!(
+        has("alb-listener-tls-policy", "HttpsListener", "fail", 165),
+        "{p:#?}"
+    );
+    assert!(
+        has("kms-key-policy-no-wildcard", "LegacyKey", "fail", 40),
+        "{p:#?}"
+    );
+    assert!(
+        has("cloudfront-viewer-https", "Distribution", "fail", 26),
+        "{p:#?}"
+    );
+    assert!(
+        !p.iter()
+            .any(|(_, res, _, _)| res == "DataVolume" || res == "AssetsBucket"),
+        "{p:#?}"
+    );
     let s = &v["summary"];
     let total = v["results"].as_array().unwrap().len() as u64;
     assert_eq!(
@@ -99,10 +124,20 @@ fn clean_template_exits_zero_and_fail_on_filters_by_severity() {
         b"Resources:\n  V:\n    Type: AWS::EC2::Volume\n    Properties:\n      Size: 1\n      Encrypted: true\n",
     );
     assert_eq!(run(&["scan", f.to_str().unwrap()]).code, 0);
-    let bad = write(d.path(), "topic.yaml", b"Resources:\n  T:\n    Type: AWS::SNS::Topic\n");
+    let bad = write(
+        d.path(),
+        "topic.yaml",
+        b"Resources:\n  T:\n    Type: AWS::SNS::Topic\n",
+    );
     // sns-topic-encryption is medium: fails the gate at medium, not at high.
-    assert_eq!(run(&["scan", bad.to_str().unwrap(), "--fail-on", "medium"]).code, 1);
-    assert_eq!(run(&["scan", bad.to_str().unwrap(), "--fail-on", "high"]).code, 0);
+    assert_eq!(
+        run(&["scan", bad.to_str().unwrap(), "--fail-on", "medium"]).code,
+        1
+    );
+    assert_eq!(
+        run(&["scan", bad.to_str().unwrap(), "--fail-on", "high"]).code,
+        0
+    );
 }
 
 #[test]
@@ -117,12 +152,27 @@ fn params_override_defaults_and_decide_unknowns() {
     let r = run(&["scan", path, "--format", "json"]);
     assert_eq!(r.code, 0, "unknown does not fail the gate by default");
     let p = problems(&json(&r));
-    assert_eq!(p, vec![("ebs-volume-encryption".into(), "V".into(), "unknown".into(), 9)]);
+    assert_eq!(
+        p,
+        vec![(
+            "ebs-volume-encryption".into(),
+            "V".into(),
+            "unknown".into(),
+            9
+        )]
+    );
     assert_eq!(run(&["scan", path, "--fail-on-unknown"]).code, 1);
     assert_eq!(run(&["scan", path, "--param", "Enc=true"]).code, 0);
     assert_eq!(run(&["scan", path, "--param", "Enc=false"]).code, 1);
-    let pf = write(d.path(), "params.json", br#"[{"ParameterKey": "Enc", "ParameterValue": "false"}]"#);
-    assert_eq!(run(&["scan", path, "--params-file", pf.to_str().unwrap()]).code, 1);
+    let pf = write(
+        d.path(),
+        "params.json",
+        br#"[{"ParameterKey": "Enc", "ParameterValue": "false"}]"#,
+    );
+    assert_eq!(
+        run(&["scan", path, "--params-file", pf.to_str().unwrap()]).code,
+        1
+    );
 }
 
 #[test]
@@ -135,7 +185,15 @@ fn stdin_is_read_with_dash() {
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let p = problems(&v);
-    assert_eq!(p, vec![("ebs-volume-encryption".into(), "Plain".into(), "fail".into(), 6)]);
+    assert_eq!(
+        p,
+        vec![(
+            "ebs-volume-encryption".into(),
+            "Plain".into(),
+            "fail".into(),
+            6
+        )]
+    );
     assert_eq!(v["results"][0]["file"], "-");
 }
 
@@ -143,10 +201,18 @@ fn stdin_is_read_with_dash() {
 fn output_file_is_written_whole() {
     let d = tmp();
     let out = d.path().join("report.json");
-    let r = run(&["scan", "fixtures/examples", "--format", "json", "-o", out.to_str().unwrap()]);
+    let r = run(&[
+        "scan",
+        "fixtures/examples",
+        "--format",
+        "json",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(r.code, 1);
     assert!(r.stdout.is_empty());
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(v["version"], 1);
     // No temporary files are left beside it.
     assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
@@ -157,12 +223,22 @@ fn bad_input(name: &str, content: &[u8]) -> String {
     let d = tmp();
     let f = write(d.path(), name, content);
     let good = write(d.path(), "good.yaml", VOLUME.as_bytes());
-    let r = run(&["scan", f.to_str().unwrap(), good.to_str().unwrap(), "--format", "json"]);
+    let r = run(&[
+        "scan",
+        f.to_str().unwrap(),
+        good.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(r.code, 2, "exit 2 for {name}; stderr: {}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     let v = json(&r);
     // The rest of the scan still ran.
-    assert!(problems(&v).iter().any(|(_, res, _, _)| res == "Plain"), "{}", r.stdout);
+    assert!(
+        problems(&v).iter().any(|(_, res, _, _)| res == "Plain"),
+        "{}",
+        r.stdout
+    );
     let errors = v["errors"].as_array().expect("errors").clone();
     assert_eq!(errors.len(), 1, "{errors:?}");
     let e = &errors[0];
@@ -177,13 +253,22 @@ fn bad_input(name: &str, content: &[u8]) -> String {
 
 #[test]
 fn malformed_yaml_is_a_clear_error() {
-    let e = bad_input("broken.yaml", b"Resources:\n  V:\n    Type: [unclosed\n    Properties: {}\n");
-    assert!(e.starts_with("3:") || e.starts_with("4:") || e.starts_with("5:"), "{e}");
+    let e = bad_input(
+        "broken.yaml",
+        b"Resources:\n  V:\n    Type: [unclosed\n    Properties: {}\n",
+    );
+    assert!(
+        e.starts_with("3:") || e.starts_with("4:") || e.starts_with("5:"),
+        "{e}"
+    );
 }
 
 #[test]
 fn malformed_json_is_a_clear_error() {
-    let e = bad_input("broken.json", b"{\n  \"Resources\": {\n    \"V\": {\"Type\": \"AWS::EC2::Volume\",}\n  }\n}\n");
+    let e = bad_input(
+        "broken.json",
+        b"{\n  \"Resources\": {\n    \"V\": {\"Type\": \"AWS::EC2::Volume\",}\n  }\n}\n",
+    );
     assert!(e.starts_with("3:"), "{e}");
 }
 
@@ -200,7 +285,9 @@ fn alias_bomb_is_refused() {
     let names = ["b", "c", "d", "e", "f", "g", "h", "i"];
     let mut prev = "a";
     for n in names {
-        y.push_str(&format!("{n}: &{n} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+        y.push_str(&format!(
+            "{n}: &{n} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
         prev = n;
     }
     y.push_str("Resources:\n  V:\n    Type: AWS::EC2::Volume\n");
@@ -214,14 +301,21 @@ fn deep_nesting_is_refused_without_crashing() {
     let yaml = format!("Resources: {}{}\n", "[".repeat(depth), "]".repeat(depth));
     let e = bad_input("deep.yaml", yaml.as_bytes());
     assert!(e.contains("nesting") || e.contains("deep"), "{e}");
-    let json = format!("{{\"Resources\": {}{}}}", "[".repeat(depth), "]".repeat(depth));
+    let json = format!(
+        "{{\"Resources\": {}{}}}",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
     let e = bad_input("deep.json", json.as_bytes());
     assert!(e.contains("nesting") || e.contains("deep"), "{e}");
 }
 
 #[test]
 fn binary_file_is_refused() {
-    let e = bad_input("blob.yaml", &[0x7f, b'E', b'L', b'F', 0, 1, 2, 3, 0xff, 0xfe, 0]);
+    let e = bad_input(
+        "blob.yaml",
+        &[0x7f, b'E', b'L', b'F', 0, 1, 2, 3, 0xff, 0xfe, 0],
+    );
     assert!(e.contains("binary"), "{e}");
 }
 
@@ -243,8 +337,17 @@ fn policy_syntax_error_at_last_character() {
     let r = run(&["check", p.to_str().unwrap()]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("cut.policy:4:"), "{}", r.stderr);
-    assert!(r.stderr.contains("expected '}' to close the policy"), "{}", r.stderr);
-    let r = run(&["scan", "fixtures/examples", "--policies", p.to_str().unwrap()]);
+    assert!(
+        r.stderr.contains("expected '}' to close the policy"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&[
+        "scan",
+        "fixtures/examples",
+        "--policies",
+        p.to_str().unwrap(),
+    ]);
     assert_eq!(r.code, 2, "a scan with an invalid policy exits 2");
 }
 
@@ -258,15 +361,27 @@ fn unknown_property_is_reported_with_suggestion() {
     );
     let r = run(&["check", p.to_str().unwrap()]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("unknown property `Encryptd` of AWS::EC2::Volume"), "{}", r.stderr);
-    assert!(r.stderr.contains("did you mean `Encrypted`?"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("unknown property `Encryptd` of AWS::EC2::Volume"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("did you mean `Encrypted`?"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("typo.policy:4:13"), "{}", r.stderr);
 }
 
 #[test]
 fn usage_errors_exit_two() {
     assert_eq!(run(&["scan", "--fail-on", "severe"]).code, 2);
-    assert_eq!(run(&["scan", "--threads", "0", "fixtures/examples"]).code, 2);
+    assert_eq!(
+        run(&["scan", "--threads", "0", "fixtures/examples"]).code,
+        2
+    );
     assert_eq!(run(&["frobnicate"]).code, 2);
     assert_eq!(run(&["explain", "no-such-policy"]).code, 2);
 }
@@ -276,7 +391,11 @@ fn explain_and_list() {
     let r = run(&["explain", "s3-bucket-sse-kms"]);
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("severity:    high"), "{}", r.stdout);
-    assert!(r.stdout.contains("AWS::S3::Bucket, aws_s3_bucket"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("AWS::S3::Bucket, aws_s3_bucket"),
+        "{}",
+        r.stdout
+    );
     let r = run(&["list"]);
     assert_eq!(r.code, 0);
     assert_eq!(r.stdout.lines().count(), 22, "{}", r.stdout);

@@ -13,7 +13,9 @@ fn render(name: &str) -> (String, Vec<String>) {
         text: Arc::from(text),
     }]);
     assert!(checked.has_errors(), "{name} must not compile");
-    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor()).with_width(100);
+    let handler =
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_width(100);
     let mut out = String::new();
     for d in &checked.diagnostics {
         handler.render_report(&mut out, d).expect("render");
@@ -37,32 +39,59 @@ macro_rules! diag_test {
     };
 }
 
-diag_test!(syntax_error_at_last_character, "syntax-last-char",
-    "syntax-last-char.policy:4:29: error[syntax]: syntax error: expected '}' to close the policy");
+diag_test!(
+    syntax_error_at_last_character,
+    "syntax-last-char",
+    "syntax-last-char.policy:4:29: error[syntax]: syntax error: expected '}' to close the policy"
+);
 diag_test!(unknown_property_deep_in_a_path, "unknown-property",
     "unknown-property.policy:4:30: error[unknown-property]: unknown property `ServerSideEncryptionConfigration` of `BucketEncryption` of AWS::S3::Bucket",
     "did you mean `ServerSideEncryptionConfiguration`?");
-diag_test!(unknown_resource_type, "unknown-type",
+diag_test!(
+    unknown_resource_type,
+    "unknown-type",
     "unknown-type.policy:3:16: error[unknown-type]: unknown resource type `AWS::EC2::Volum`",
-    "did you mean `AWS::EC2::Volume`?");
-diag_test!(unknown_function, "unknown-function",
+    "did you mean `AWS::EC2::Volume`?"
+);
+diag_test!(
+    unknown_function,
+    "unknown-function",
     "unknown-function.policy:4:48: error[unknown-function]: unknown function `cidr_is_wrld`",
-    "did you mean `cidr_is_world`?");
+    "did you mean `cidr_is_world`?"
+);
 diag_test!(type_mismatch, "type-mismatch",
     "type-mismatch.policy:4:26: error[type-mismatch]: type mismatch: comparing a boolean with a string");
-diag_test!(duplicate_policy_id, "duplicate-id",
-    "duplicate-id.policy:7:8: error[duplicate-policy]: duplicate policy id `twice`");
-diag_test!(bad_metadata, "bad-metadata",
+diag_test!(
+    duplicate_policy_id,
+    "duplicate-id",
+    "duplicate-id.policy:7:8: error[duplicate-policy]: duplicate policy id `twice`"
+);
+diag_test!(
+    bad_metadata,
+    "bad-metadata",
     "bad-metadata.policy:2:3: error[unknown-field]: unknown metadata field `titel`",
     "did you mean `title`?",
-    "bad-metadata.policy:3:12: error[bad-severity]: unknown severity `urgent`");
-diag_test!(unknown_name, "unknown-name",
+    "bad-metadata.policy:3:12: error[bad-severity]: unknown severity `urgent`"
+);
+diag_test!(
+    unknown_name,
+    "unknown-name",
     "unknown-name.policy:4:11: error[unknown-name]: unknown name `f`",
-    "did you mean `fs`?");
-diag_test!(bad_regex, "bad-regex",
-    "bad-regex.policy:4:31: error[bad-regex]: invalid regular expression");
-diag_test!(unclosed_parenthesis, "unclosed-paren",
-    "unclosed-paren.policy:5:1: error[syntax]: syntax error: expected ')' to close the parenthesis");
-diag_test!(wrong_arguments, "wrong-arity",
+    "did you mean `fs`?"
+);
+diag_test!(
+    bad_regex,
+    "bad-regex",
+    "bad-regex.policy:4:31: error[bad-regex]: invalid regular expression"
+);
+diag_test!(
+    unclosed_parenthesis,
+    "unclosed-paren",
+    "unclosed-paren.policy:5:1: error[syntax]: syntax error: expected ')' to close the parenthesis"
+);
+diag_test!(
+    wrong_arguments,
+    "wrong-arity",
     "error[wrong-arguments]: `starts_with` takes 2 arguments, given 1",
-    "error[type-mismatch]: argument 2 of `cidr_contains` must be a string, found a boolean");
+    "error[type-mismatch]: argument 2 of `cidr_contains` must be a string, found a boolean"
+);

@@ -30,7 +30,16 @@ fn run(policy: &str, template: &str) -> Vec<Finding> {
 /// `resource status line:col message` per finding.
 fn lines(f: &[Finding]) -> Vec<String> {
     f.iter()
-        .map(|f| format!("{} {} {}:{} {}", f.resource, f.status.as_str(), f.line, f.column, f.message))
+        .map(|f| {
+            format!(
+                "{} {} {}:{} {}",
+                f.resource,
+                f.status.as_str(),
+                f.line,
+                f.column,
+                f.message
+            )
+        })
         .collect()
 }
 
@@ -61,19 +70,30 @@ fn parameter_defaults_and_missing_defaults() {
     let t = "Parameters:\n  Enc:\n    Type: String\n    Default: \"true\"\n  NoDefault:\n    Type: String\nResources:\n  A:\n    Type: AWS::EC2::Volume\n    Properties:\n      Encrypted: !Ref Enc\n  B:\n    Type: AWS::EC2::Volume\n    Properties:\n      Encrypted: !Ref NoDefault\n";
     let out = lines(&run(VOLUME_POLICY, t));
     assert_eq!(out[0], "A pass 8:3 vol");
-    assert!(out[1].starts_with("B unknown 15:7 cannot be decided: parameter NoDefault has no default value"), "{out:?}");
+    assert!(
+        out[1].starts_with(
+            "B unknown 15:7 cannot be decided: parameter NoDefault has no default value"
+        ),
+        "{out:?}"
+    );
 }
 
 #[test]
 fn missing_property_points_at_properties_and_missing_properties_at_resource() {
     let t = "Resources:\n  A:\n    Type: AWS::EC2::Volume\n    Properties:\n      Size: 1\n  B:\n    Type: AWS::EC2::Volume\n";
-    assert_eq!(lines(&run(VOLUME_POLICY, t)), ["A fail 4:5 A unencrypted", "B fail 6:3 B unencrypted"]);
+    assert_eq!(
+        lines(&run(VOLUME_POLICY, t)),
+        ["A fail 4:5 A unencrypted", "B fail 6:3 B unencrypted"]
+    );
 }
 
 #[test]
 fn string_booleans_coerce_like_cloudformation() {
     let t = "{\"Resources\": {\"A\": {\"Type\": \"AWS::EC2::Volume\", \"Properties\": {\"Encrypted\": \"true\"}}}}";
-    assert_eq!(lines(&run_with(VOLUME_POLICY, "t.json", t, &[])), ["A pass 1:16 vol"]);
+    assert_eq!(
+        lines(&run_with(VOLUME_POLICY, "t.json", t, &[])),
+        ["A pass 1:16 vol"]
+    );
 }
 
 #[test]
@@ -121,7 +141,10 @@ policy key-rotates {
     // The blame is the offending value itself, in the key the volume refers to.
     assert_eq!(
         lines(&run(policy, t)),
-        ["A fail 5:7 A uses Key, which does not rotate", "B pass 14:3 key-rotates"]
+        [
+            "A fail 5:7 A uses Key, which does not rotate",
+            "B pass 14:3 key-rotates"
+        ]
     );
 }
 
@@ -137,7 +160,11 @@ policy names {
     let t = "Parameters:\n  Env:\n    Type: String\n    Default: prod\nMappings:\n  Names:\n    prod: {Suffix: alerts}\nResources:\n  J:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Join [\"-\", [app, !Ref Env, !FindInMap [Names, !Ref Env, Suffix]]]\n  S:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Select [1, [x, !Sub \"app-${Env}-alerts\"]]\n  W:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Sub \"app-${Env}-other\"\n";
     assert_eq!(
         lines(&run(policy, t)),
-        ["J pass 9:3 names", "S pass 13:3 names", "W fail 20:7 W is app-prod-other"]
+        [
+            "J pass 9:3 names",
+            "S pass 13:3 names",
+            "W fail 20:7 W is app-prod-other"
+        ]
     );
 }
 
@@ -200,8 +227,14 @@ policy waf {
     let f = run_with(policy, "plan.json", plan, &[]);
     let out = lines(&f);
     assert_eq!(out.len(), 2, "{out:?}");
-    assert!(out.iter().any(|l| l.starts_with("aws_lb.web pass")), "{out:?}");
-    assert!(out.iter().any(|l| l.starts_with("aws_lb.api fail")), "{out:?}");
+    assert!(
+        out.iter().any(|l| l.starts_with("aws_lb.web pass")),
+        "{out:?}"
+    );
+    assert!(
+        out.iter().any(|l| l.starts_with("aws_lb.api fail")),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -210,5 +243,8 @@ fn terraform_pascal_case_reads_snake_case() {
       {"address": "aws_ebs_volume.a", "mode": "managed", "type": "aws_ebs_volume", "name": "a", "values": {"encrypted": false}}
     ]}}}"#;
     let out = lines(&run_with(VOLUME_POLICY, "plan.json", plan, &[]));
-    assert_eq!(out, ["aws_ebs_volume.a fail 2:108 aws_ebs_volume.a unencrypted"]);
+    assert_eq!(
+        out,
+        ["aws_ebs_volume.a fail 2:108 aws_ebs_volume.a unencrypted"]
+    );
 }

@@ -26,7 +26,11 @@ fn examples() -> Vec<(usize, String)> {
 #[test]
 fn reference_examples_compile() {
     let examples = examples();
-    assert!(examples.len() >= 4, "expected the manual's examples, found {}", examples.len());
+    assert!(
+        examples.len() >= 4,
+        "expected the manual's examples, found {}",
+        examples.len()
+    );
     for (line, body) in examples {
         let src = PolicySource {
             name: format!("grammar/REFERENCE.md:{line}"),
@@ -34,8 +38,14 @@ fn reference_examples_compile() {
         };
         let checked = check_sources(&[src]);
         let diags: Vec<String> = checked.diagnostics.iter().map(|d| d.short()).collect();
-        assert!(diags.is_empty(), "example at line {line} does not check: {diags:#?}");
-        assert!(!checked.policies.is_empty(), "example at line {line} defines no policy");
+        assert!(
+            diags.is_empty(),
+            "example at line {line} does not check: {diags:#?}"
+        );
+        assert!(
+            !checked.policies.is_empty(),
+            "example at line {line} defines no policy"
+        );
     }
 }
 
@@ -46,6 +56,9 @@ fn grammar_file_names_every_keyword() {
         "policy", "for", "resource", "as", "when", "let", "require", "else", "and", "or", "not",
         "in", "matches", "exists", "empty", "is", "all", "any", "none",
     ] {
-        assert!(ebnf.contains(&format!("\"{kw}\"")), "grammar lacks keyword {kw}");
+        assert!(
+            ebnf.contains(&format!("\"{kw}\"")),
+            "grammar lacks keyword {kw}"
+        );
     }
 }

@@ -140,6 +140,7 @@ pub enum Func {
     RefersTo,
     Deref,
     Coalesce,
+    Known,
 }
 
 #[derive(Debug)]
@@ -212,7 +213,10 @@ mod tests {
         assert_eq!(to_snake_case("KmsKeyId"), "kms_key_id");
         assert_eq!(to_snake_case("SSEAlgorithm"), "sse_algorithm");
         assert_eq!(to_snake_case("Encrypted"), "encrypted");
-        assert_eq!(to_snake_case("SqsManagedSseEnabled"), "sqs_managed_sse_enabled");
+        assert_eq!(
+            to_snake_case("SqsManagedSseEnabled"),
+            "sqs_managed_sse_enabled"
+        );
         assert_eq!(to_snake_case("StorageEncrypted"), "storage_encrypted");
         assert_eq!(to_snake_case("already_snake"), "already_snake");
         assert_eq!(to_snake_case("EnableKeyRotation"), "enable_key_rotation");

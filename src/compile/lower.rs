@@ -21,7 +21,11 @@ impl Scope {
         slot
     }
     fn lookup(&self, name: &str) -> Option<usize> {
-        self.names.iter().rev().find(|(n, _)| n == name).map(|(_, s)| *s)
+        self.names
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| *s)
     }
 }
 
@@ -44,7 +48,11 @@ pub fn lower_policy(p: &ast::Policy, src: &str, file: &str) -> ir::Policy {
         let text = || match &m.value {
             MetaValue::Str(s) => s.value.clone(),
             MetaValue::Word(w) => w.name.clone(),
-            MetaValue::List(l) => l.iter().map(|s| s.value.as_str()).collect::<Vec<_>>().join(", "),
+            MetaValue::List(l) => l
+                .iter()
+                .map(|s| s.value.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         };
         let list = || match &m.value {
             MetaValue::List(l) => l.iter().map(|s| s.value.clone()).collect(),

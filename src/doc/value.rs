@@ -48,7 +48,9 @@ pub enum Node {
     /// A Terraform value that is "known after apply". `refs` holds the addresses
     /// the configuration expression referenced (e.g. `aws_kms_key.main.arn`), so a
     /// policy can still follow it to the resource it names.
-    Computed { refs: Vec<String> },
+    Computed {
+        refs: Vec<String>,
+    },
 }
 
 impl Value {

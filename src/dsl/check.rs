@@ -107,12 +107,17 @@ pub fn check_sources(sources: &[PolicySource]) -> Checked {
                     Span::new(e.offset, e.offset + next_char_len(&src.text, e.offset))
                 };
                 let found = describe_at(&src.text, e.offset);
-                let mut d = Diag::error("syntax", src, span, format!("syntax error: expected {}", e.expected))
-                    .label(if at_end {
-                        format!("the file ends after this; expected {}", e.expected)
-                    } else {
-                        format!("expected {} here, found {found}", e.expected)
-                    });
+                let mut d = Diag::error(
+                    "syntax",
+                    src,
+                    span,
+                    format!("syntax error: expected {}", e.expected),
+                )
+                .label(if at_end {
+                    format!("the file ends after this; expected {}", e.expected)
+                } else {
+                    format!("expected {} here, found {found}", e.expected)
+                });
                 if let Some((s, l)) = e.note {
                     d = d.with(s, l);
                 }
@@ -163,7 +168,10 @@ fn describe_at(text: &str, offset: usize) -> String {
         Some('\n') => "the end of the line".into(),
         Some(c) => {
             let rest = &text[offset..];
-            let word: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let word: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
             if word.is_empty() {
                 format!("'{c}'")
             } else {
@@ -230,7 +238,11 @@ struct Scope {
 
 impl Scope {
     fn get(&self, name: &str) -> Option<&Ty> {
-        self.vars.iter().rev().find(|(n, _)| n == name).map(|(_, t)| t)
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t)
     }
 }
 
@@ -240,8 +252,13 @@ impl<'a> Checker<'a> {
         for m in &p.meta {
             let k = m.key.name.as_str();
             if !META_KEYS.contains(&k) {
-                let d = Diag::error("unknown-field", self.src, m.key.span, format!("unknown metadata field `{k}`"))
-                    .label("not a metadata field");
+                let d = Diag::error(
+                    "unknown-field",
+                    self.src,
+                    m.key.span,
+                    format!("unknown metadata field `{k}`"),
+                )
+                .label("not a metadata field");
                 let d = match did_you_mean(k, META_KEYS.iter().copied()) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
                     None => d.help(format!("metadata fields are: {}", META_KEYS.join(", "))),
@@ -250,27 +267,38 @@ impl<'a> Checker<'a> {
                 continue;
             }
             if let Some(prev) = keys.insert(k, m.key.span) {
-                let d = Diag::error("duplicate-field", self.src, m.key.span, format!("`{k}` is given twice"))
-                    .label("second time")
-                    .with(prev, "first time")
-                    .help("keep one");
+                let d = Diag::error(
+                    "duplicate-field",
+                    self.src,
+                    m.key.span,
+                    format!("`{k}` is given twice"),
+                )
+                .label("second time")
+                .with(prev, "first time")
+                .help("keep one");
                 self.diags.push(d);
             }
             match (k, &m.value) {
-                ("severity", MetaValue::Word(w)) => {
-                    if Severity::parse(&w.name).is_none() {
-                        let levels: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
-                        let help = match did_you_mean(&w.name, levels.iter().copied()) {
-                            Some(s) => format!("did you mean `{s}`? severities are: {}", levels.join(", ")),
-                            None => format!("severities are: {}", levels.join(", ")),
-                        };
-                        self.diags.push(
-                            Diag::error("bad-severity", self.src, w.span, format!("unknown severity `{}`", w.name))
-                                .label("not a severity")
-                                .help(help),
-                        );
-                    }
+                ("severity", MetaValue::Word(w)) if Severity::parse(&w.name).is_none() => {
+                    let levels: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
+                    let help = match did_you_mean(&w.name, levels.iter().copied()) {
+                        Some(s) => {
+                            format!("did you mean `{s}`? severities are: {}", levels.join(", "))
+                        }
+                        None => format!("severities are: {}", levels.join(", ")),
+                    };
+                    self.diags.push(
+                        Diag::error(
+                            "bad-severity",
+                            self.src,
+                            w.span,
+                            format!("unknown severity `{}`", w.name),
+                        )
+                        .label("not a severity")
+                        .help(help),
+                    );
                 }
+                ("severity", MetaValue::Word(_)) => {}
                 ("severity", v) => {
                     self.diags.push(
                         Diag::error("bad-severity", self.src, v.span(), "severity must be a word")
@@ -280,15 +308,25 @@ impl<'a> Checker<'a> {
                 ("title" | "description" | "remediation", MetaValue::Str(_)) => {}
                 ("title" | "description" | "remediation", v) => {
                     self.diags.push(
-                        Diag::error("bad-field", self.src, v.span(), format!("`{k}` must be a string in quotes"))
-                            .help(format!("write `{k} \"...\"`")),
+                        Diag::error(
+                            "bad-field",
+                            self.src,
+                            v.span(),
+                            format!("`{k}` must be a string in quotes"),
+                        )
+                        .help(format!("write `{k} \"...\"`")),
                     );
                 }
                 ("controls" | "references" | "tags", MetaValue::List(_) | MetaValue::Str(_)) => {}
                 ("controls" | "references" | "tags", v) => {
                     self.diags.push(
-                        Diag::error("bad-field", self.src, v.span(), format!("`{k}` must be a list of strings"))
-                            .help(format!("write `{k} [\"...\", \"...\"]`")),
+                        Diag::error(
+                            "bad-field",
+                            self.src,
+                            v.span(),
+                            format!("`{k}` must be a list of strings"),
+                        )
+                        .help(format!("write `{k} [\"...\", \"...\"]`")),
                     );
                 }
                 _ => {}
@@ -296,15 +334,25 @@ impl<'a> Checker<'a> {
         }
         if !keys.contains_key("severity") {
             self.diags.push(
-                Diag::error("missing-severity", self.src, p.id.span, format!("policy `{}` has no severity", p.id.name))
-                    .label("this policy")
-                    .help("add a line `severity high` (info, low, medium, high or critical)"),
+                Diag::error(
+                    "missing-severity",
+                    self.src,
+                    p.id.span,
+                    format!("policy `{}` has no severity", p.id.name),
+                )
+                .label("this policy")
+                .help("add a line `severity high` (info, low, medium, high or critical)"),
             );
         }
         if p.blocks.is_empty() {
             self.diags.push(
-                Diag::error("empty-policy", self.src, p.id.span, format!("policy `{}` selects no resources", p.id.name))
-                    .help("add `for resource \"AWS::...\" as r` followed by `require ...`"),
+                Diag::error(
+                    "empty-policy",
+                    self.src,
+                    p.id.span,
+                    format!("policy `{}` selects no resources", p.id.name),
+                )
+                .help("add `for resource \"AWS::...\" as r` followed by `require ...`"),
             );
         }
         let mut selected: BTreeMap<String, Span> = BTreeMap::new();
@@ -331,7 +379,9 @@ impl<'a> Checker<'a> {
             self.resource_type(t, &mut sel);
         }
         let mut scope = Scope::default();
-        scope.vars.push((b.binding.name.clone(), Ty::Res(sel.clone())));
+        scope
+            .vars
+            .push((b.binding.name.clone(), Ty::Res(sel.clone())));
         if let Some(w) = &b.when {
             let t = self.expr(w, &mut scope);
             self.expect_condition(w, &t);
@@ -360,9 +410,14 @@ impl<'a> Checker<'a> {
     fn expect_condition(&mut self, e: &Expr, t: &Ty) {
         if matches!(t, Ty::Num | Ty::Str | Ty::List(_) | Ty::Null) {
             self.diags.push(
-                Diag::error("type-mismatch", self.src, e.span, format!("expected a condition, found {}", t.name()))
-                    .label("this is not true or false")
-                    .help("compare it (`==`, `in`, `matches`) or test it (`exists`, `empty`)"),
+                Diag::error(
+                    "type-mismatch",
+                    self.src,
+                    e.span,
+                    format!("expected a condition, found {}", t.name()),
+                )
+                .label("this is not true or false")
+                .help("compare it (`==`, `in`, `matches`) or test it (`exists`, `empty`)"),
             );
         }
     }
@@ -374,8 +429,13 @@ impl<'a> Checker<'a> {
                 sel.cfn.push(name.to_string());
                 return;
             }
-            let d = Diag::error("unknown-type", self.src, t.span, format!("unknown resource type `{name}`"))
-                .label("not a CloudFormation resource type");
+            let d = Diag::error(
+                "unknown-type",
+                self.src,
+                t.span,
+                format!("unknown resource type `{name}`"),
+            )
+            .label("not a CloudFormation resource type");
             let d = match schema::suggest_type(name) {
                 Some(s) => d.help(format!("did you mean `{s}`?")),
                 None => d.help("CloudFormation types look like `AWS::Service::Resource`; see the AWS resource type reference"),
@@ -393,17 +453,27 @@ impl<'a> Checker<'a> {
                 if let Some(s) = did_you_mean(name, KNOWN_TF_TYPES.iter().copied()) {
                     if strsim::levenshtein(name, s) <= 2 {
                         self.diags.push(
-                            Diag::error("unknown-type", self.src, t.span, format!("unknown resource type `{name}`"))
-                                .label("not a Terraform resource type deadbolt knows")
-                                .help(format!("did you mean `{s}`?")),
+                            Diag::error(
+                                "unknown-type",
+                                self.src,
+                                t.span,
+                                format!("unknown resource type `{name}`"),
+                            )
+                            .label("not a Terraform resource type deadbolt knows")
+                            .help(format!("did you mean `{s}`?")),
                         );
                     }
                 }
             }
             return;
         }
-        let d = Diag::error("unknown-type", self.src, t.span, format!("`{name}` is not a resource type"))
-            .label("expected `AWS::Service::Resource` or a Terraform type such as `aws_s3_bucket`");
+        let d = Diag::error(
+            "unknown-type",
+            self.src,
+            t.span,
+            format!("`{name}` is not a resource type"),
+        )
+        .label("expected `AWS::Service::Resource` or a Terraform type such as `aws_s3_bucket`");
         let d = match schema::suggest_type(name) {
             Some(s) => d.help(format!("did you mean `{s}`?")),
             None => d,
@@ -429,11 +499,18 @@ impl<'a> Checker<'a> {
                 Some(t) => t.clone(),
                 None => {
                     let names: Vec<&str> = scope.vars.iter().map(|(n, _)| n.as_str()).collect();
-                    let mut d = Diag::error("unknown-name", self.src, e.span, format!("unknown name `{name}`"))
-                        .label("not defined");
+                    let mut d = Diag::error(
+                        "unknown-name",
+                        self.src,
+                        e.span,
+                        format!("unknown name `{name}`"),
+                    )
+                    .label("not defined");
                     d = match did_you_mean(name, names.iter().copied()) {
                         Some(s) => d.help(format!("did you mean `{s}`?")),
-                        None if !names.is_empty() => d.help(format!("names in scope: {}", names.join(", "))),
+                        None if !names.is_empty() => {
+                            d.help(format!("names in scope: {}", names.join(", ")))
+                        }
                         None => d,
                     };
                     if funcs::lookup(name).is_some() {
@@ -443,16 +520,18 @@ impl<'a> Checker<'a> {
                     Ty::Any
                 }
             },
-            ExprKind::Current => match scope.in_filter.last() {
-                Some(t) => t.clone(),
-                None => {
-                    self.diags.push(
+            ExprKind::Current => {
+                match scope.in_filter.last() {
+                    Some(t) => t.clone(),
+                    None => {
+                        self.diags.push(
                         Diag::error("misplaced-current", self.src, e.span, "`@` is only meaningful inside a filter")
                             .help("use `@` inside `list[? ...]`, for example `r.Rules[? @.Port == 22]`"),
                     );
-                    Ty::Any
+                        Ty::Any
+                    }
                 }
-            },
+            }
             ExprKind::Field(inner, name) => {
                 let base = self.expr(inner, scope);
                 self.field(base, name)
@@ -513,8 +592,13 @@ impl<'a> Checker<'a> {
                 let t = self.expr(inner, scope);
                 if matches!(self.leaf(&t), Ty::Bool) {
                     self.diags.push(
-                        Diag::error("type-mismatch", self.src, inner.span, "`matches` applies to strings, found a boolean")
-                            .help("compare booleans with `== true` or `== false`"),
+                        Diag::error(
+                            "type-mismatch",
+                            self.src,
+                            inner.span,
+                            "`matches` applies to strings, found a boolean",
+                        )
+                        .help("compare booleans with `== true` or `== false`"),
                     );
                 }
                 if let Err(err) = regex::Regex::new(&re.value) {
@@ -532,12 +616,19 @@ impl<'a> Checker<'a> {
                 self.expr(inner, scope);
                 Ty::Bool
             }
-            ExprKind::Quant { var, list, body, .. } => {
+            ExprKind::Quant {
+                var, list, body, ..
+            } => {
                 let lt = self.expr(list, scope);
                 if matches!(lt, Ty::Bool | Ty::Num | Ty::Null) {
                     self.diags.push(
-                        Diag::error("type-mismatch", self.src, list.span, format!("expected a list after `in`, found {}", lt.name()))
-                            .help("quantifiers range over a list, such as `r.Rules[*]`"),
+                        Diag::error(
+                            "type-mismatch",
+                            self.src,
+                            list.span,
+                            format!("expected a list after `in`, found {}", lt.name()),
+                        )
+                        .help("quantifiers range over a list, such as `r.Rules[*]`"),
                     );
                 }
                 let elem = match self.elements(&lt) {
@@ -596,7 +687,9 @@ impl<'a> Checker<'a> {
                     _ => return Ty::Any,
                 };
                 match &found {
-                    Some(f) if std::mem::discriminant(f) != std::mem::discriminant(&t) => return Ty::Any,
+                    Some(f) if std::mem::discriminant(f) != std::mem::discriminant(&t) => {
+                        return Ty::Any
+                    }
                     _ => found = Some(t),
                 }
             } else {
@@ -624,8 +717,17 @@ impl<'a> Checker<'a> {
             },
             Ty::Bool | Ty::Num | Ty::Null => {
                 self.diags.push(
-                    Diag::error("type-mismatch", self.src, name.span, format!("`{}` is read from {}, which has no properties", name.name, base.name()))
-                        .help("only maps, lists and resources have properties"),
+                    Diag::error(
+                        "type-mismatch",
+                        self.src,
+                        name.span,
+                        format!(
+                            "`{}` is read from {}, which has no properties",
+                            name.name,
+                            base.name()
+                        ),
+                    )
+                    .help("only maps, lists and resources have properties"),
                 );
                 Ty::Any
             }
@@ -641,7 +743,8 @@ impl<'a> Checker<'a> {
         }
         // A snake_case name in a block that also selects Terraform types is a
         // Terraform attribute; PascalCase names are checked against the schemas.
-        let snake_like = name.name == to_snake_case(&name.name) && name.name.chars().any(|c| c.is_ascii_lowercase());
+        let snake_like = name.name == to_snake_case(&name.name)
+            && name.name.chars().any(|c| c.is_ascii_lowercase());
         if sel.terraform && snake_like {
             return Ty::Prop(sel, path);
         }
@@ -679,8 +782,11 @@ impl<'a> Checker<'a> {
         let attrs = schema::attributes(&rtype).unwrap_or(&[]);
         d = if let Some(s) = suggestion {
             d.help(format!("did you mean `{s}`?"))
-        } else if attrs.iter().any(|a| *a == name.name) {
-            d.help(format!("`{}` is a read-only attribute (use Fn::GetAtt), not a property", name.name))
+        } else if attrs.contains(&name.name) {
+            d.help(format!(
+                "`{}` is a read-only attribute (use Fn::GetAtt), not a property",
+                name.name
+            ))
         } else if known.is_empty() {
             d.help(format!(
                 "`{}` is a scalar; to read the resource a Ref or GetAtt names, use `deref(...)`",
@@ -695,7 +801,14 @@ impl<'a> Checker<'a> {
         Ty::Any
     }
 
-    fn call(&mut self, e: &Expr, ns: Option<&Ident>, name: &Ident, args: &[Expr], scope: &mut Scope) -> Ty {
+    fn call(
+        &mut self,
+        e: &Expr,
+        ns: Option<&Ident>,
+        name: &Ident,
+        args: &[Expr],
+        scope: &mut Scope,
+    ) -> Ty {
         let arg_tys: Vec<Ty> = args.iter().map(|a| self.expr(a, scope)).collect();
         if let Some(ns) = ns {
             self.diags.push(
@@ -706,16 +819,27 @@ impl<'a> Checker<'a> {
                     format!("unknown function `{}.{}`", ns.name, name.name),
                 )
                 .label("no such function")
-                .help(format!("built-in functions: {}", funcs::names().collect::<Vec<_>>().join(", "))),
+                .help(format!(
+                    "built-in functions: {}",
+                    funcs::names().collect::<Vec<_>>().join(", ")
+                )),
             );
             return Ty::Any;
         }
         let Some(spec) = funcs::lookup(&name.name) else {
-            let d = Diag::error("unknown-function", self.src, name.span, format!("unknown function `{}`", name.name))
-                .label("no such function");
+            let d = Diag::error(
+                "unknown-function",
+                self.src,
+                name.span,
+                format!("unknown function `{}`", name.name),
+            )
+            .label("no such function");
             let d = match did_you_mean(&name.name, funcs::names()) {
                 Some(s) => d.help(format!("did you mean `{s}`?")),
-                None => d.help(format!("built-in functions: {}", funcs::names().collect::<Vec<_>>().join(", "))),
+                None => d.help(format!(
+                    "built-in functions: {}",
+                    funcs::names().collect::<Vec<_>>().join(", ")
+                )),
             };
             self.diags.push(d);
             return Ty::Any;
@@ -733,16 +857,28 @@ impl<'a> Checker<'a> {
                     "wrong-arguments",
                     self.src,
                     e.span,
-                    format!("`{}` takes {want} argument{}, given {}", spec.name, if want == "1" { "" } else { "s" }, args.len()),
+                    format!(
+                        "`{}` takes {want} argument{}, given {}",
+                        spec.name,
+                        if want == "1" { "" } else { "s" },
+                        args.len()
+                    ),
                 )
                 .help(format!("{}: {}", spec.name, spec.doc)),
             );
         }
         for (i, (a, t)) in args.iter().zip(&arg_tys).enumerate() {
-            let want = spec.args.get(i).or(spec.args.last()).copied().unwrap_or(ArgTy::Any);
+            let want = spec
+                .args
+                .get(i)
+                .or(spec.args.last())
+                .copied()
+                .unwrap_or(ArgTy::Any);
             let leaf = self.leaf(t);
             let bad = match want {
-                ArgTy::Str => matches!(leaf, Ty::Bool | Ty::Null | Ty::Res(_)) || matches!(t, Ty::List(_)),
+                ArgTy::Str => {
+                    matches!(leaf, Ty::Bool | Ty::Null | Ty::Res(_)) || matches!(t, Ty::List(_))
+                }
                 ArgTy::Num => matches!(leaf, Ty::Bool | Ty::List(_)),
                 _ => false,
             };
@@ -752,7 +888,13 @@ impl<'a> Checker<'a> {
                         "type-mismatch",
                         self.src,
                         a.span,
-                        format!("argument {} of `{}` must be a {}, found {}", i + 1, spec.name, argty_name(want), leaf.name()),
+                        format!(
+                            "argument {} of `{}` must be a {}, found {}",
+                            i + 1,
+                            spec.name,
+                            argty_name(want),
+                            leaf.name()
+                        ),
                     )
                     .help(format!("{}: {}", spec.name, spec.doc)),
                 );
@@ -771,8 +913,13 @@ impl<'a> Checker<'a> {
         let leaf = self.leaf(t);
         if matches!(leaf, Ty::Bool | Ty::Null | Ty::Res(_)) || matches!(t, Ty::List(_)) {
             self.diags.push(
-                Diag::error("type-mismatch", self.src, e.span, format!("{op} needs numbers, found {}", leaf.name()))
-                    .label("not a number"),
+                Diag::error(
+                    "type-mismatch",
+                    self.src,
+                    e.span,
+                    format!("{op} needs numbers, found {}", leaf.name()),
+                )
+                .label("not a number"),
             );
         }
     }
@@ -794,7 +941,11 @@ impl<'a> Checker<'a> {
                     _ => false,
                 };
                 if mismatch {
-                    let (prop, lit) = if matches!(lt, Ty::Prop(..)) { (l, r) } else { (r, l) };
+                    let (prop, lit) = if matches!(lt, Ty::Prop(..)) {
+                        (l, r)
+                    } else {
+                        (r, l)
+                    };
                     let prop_ty = if matches!(lt, Ty::Prop(..)) { &a } else { &b };
                     let help = match prop_ty {
                         Ty::Bool => "write `true` or `false` without quotes".to_string(),
@@ -808,12 +959,30 @@ impl<'a> Checker<'a> {
                             lit.span,
                             format!(
                                 "type mismatch: comparing {} with {}",
-                                if matches!(lt, Ty::Prop(..)) { a.name() } else { b.name() },
-                                if matches!(lt, Ty::Prop(..)) { b.name() } else { a.name() },
+                                if matches!(lt, Ty::Prop(..)) {
+                                    a.name()
+                                } else {
+                                    b.name()
+                                },
+                                if matches!(lt, Ty::Prop(..)) {
+                                    b.name()
+                                } else {
+                                    a.name()
+                                },
                             ),
                         )
-                        .label(format!("{} here", if matches!(lt, Ty::Prop(..)) { b.name() } else { a.name() }))
-                        .with(prop.span, format!("{} in the resource schema", prop_ty.name()))
+                        .label(format!(
+                            "{} here",
+                            if matches!(lt, Ty::Prop(..)) {
+                                b.name()
+                            } else {
+                                a.name()
+                            }
+                        ))
+                        .with(
+                            prop.span,
+                            format!("{} in the resource schema", prop_ty.name()),
+                        )
                         .help(help),
                     );
                 }
@@ -824,8 +993,13 @@ impl<'a> Checker<'a> {
                     let leaf = self.leaf(t);
                     if matches!(leaf, Ty::Bool | Ty::Null | Ty::Res(_)) {
                         self.diags.push(
-                            Diag::error("type-mismatch", self.src, e.span, format!("`{op}` orders numbers or strings, found {}", leaf.name()))
-                                .label("cannot be ordered"),
+                            Diag::error(
+                                "type-mismatch",
+                                self.src,
+                                e.span,
+                                format!("`{op}` orders numbers or strings, found {}", leaf.name()),
+                            )
+                            .label("cannot be ordered"),
                         );
                     }
                 }
@@ -834,8 +1008,16 @@ impl<'a> Checker<'a> {
             BinOp::In | BinOp::NotIn => {
                 if matches!(rt, Ty::Bool | Ty::Num | Ty::Null) {
                     self.diags.push(
-                        Diag::error("type-mismatch", self.src, r.span, format!("`{op}` needs a list, a string or a map on its right, found {}", rt.name()))
-                            .help("write the allowed values as a list: `x in [\"a\", \"b\"]`"),
+                        Diag::error(
+                            "type-mismatch",
+                            self.src,
+                            r.span,
+                            format!(
+                                "`{op}` needs a list, a string or a map on its right, found {}",
+                                rt.name()
+                            ),
+                        )
+                        .help("write the allowed values as a list: `x in [\"a\", \"b\"]`"),
                     );
                 }
                 Ty::Bool

@@ -37,7 +37,12 @@ pub struct Diag {
 }
 
 impl Diag {
-    pub fn error(code: &'static str, src: &PolicySource, span: Span, message: impl Into<String>) -> Diag {
+    pub fn error(
+        code: &'static str,
+        src: &PolicySource,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Diag {
         Diag {
             level: Level::Error,
             code,
@@ -87,7 +92,10 @@ impl Diag {
             Level::Error => "error",
             Level::Warning => "warning",
         };
-        let mut s = format!("{}:{l}:{c}: {level}[{}]: {}", self.file, self.code, self.message);
+        let mut s = format!(
+            "{}:{l}:{c}: {level}[{}]: {}",
+            self.file, self.code, self.message
+        );
         if let Some(h) = &self.help {
             s.push_str(&format!(" (help: {h})"));
         }
@@ -116,7 +124,9 @@ impl Diagnostic for Diag {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -137,7 +147,10 @@ impl Diagnostic for Diag {
 }
 
 /// The closest candidate to `name`, if close enough to be a likely typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = name.to_ascii_lowercase();
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {

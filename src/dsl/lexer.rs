@@ -293,7 +293,9 @@ mod tests {
 
     #[test]
     fn keyword_needs_word_boundary() {
-        let src = Src { text: "policy policyx" };
+        let src = Src {
+            text: "policy policyx",
+        };
         assert!(src.keyword(src.text, "policy").is_ok());
         assert!(src.keyword(&src.text[6..], "policy").is_err());
     }

@@ -145,7 +145,10 @@ impl<'s> Parser<'s> {
                 meta.push(Meta { key, value, span });
                 i = rest;
             } else {
-                return failure(t, "a metadata field (title, severity, ...), `for resource`, or '}'");
+                return failure(
+                    t,
+                    "a metadata field (title, severity, ...), `for resource`, or '}'",
+                );
             }
         }
     }
@@ -224,7 +227,8 @@ impl<'s> Parser<'s> {
                 stmts.push(Stmt::Let { name, value });
                 i = rest;
             } else if let Ok((rest, _)) = self.src.keyword(t, "require") {
-                let (rest, cond) = commit(self.expr(rest), ws(rest), "a condition after `require`")?;
+                let (rest, cond) =
+                    commit(self.expr(rest), ws(rest), "a condition after `require`")?;
                 let (rest, message) = if let Ok((rest, _)) = self.src.keyword(rest, "else") {
                     let (rest, m) = commit(
                         self.message(rest),
@@ -321,7 +325,10 @@ impl<'s> Parser<'s> {
     pub fn expr(&self, i: &'s str) -> PResult<'s, Expr> {
         let d = self.depth.get();
         if d >= MAX_DEPTH {
-            return failure(ws(i), "a shallower expression (nesting is limited to 64 levels)");
+            return failure(
+                ws(i),
+                "a shallower expression (nesting is limited to 64 levels)",
+            );
         }
         self.depth.set(d + 1);
         let r = self.or_expr(i);
@@ -370,7 +377,11 @@ impl<'s> Parser<'s> {
     fn not_expr(&self, i: &'s str) -> PResult<'s, Expr> {
         let t = ws(i);
         if let Ok((rest, kw)) = self.src.keyword(t, "not") {
-            let (rest, e) = commit(self.nested(rest, Self::not_expr), ws(rest), "a condition after `not`")?;
+            let (rest, e) = commit(
+                self.nested(rest, Self::not_expr),
+                ws(rest),
+                "a condition after `not`",
+            )?;
             let span = kw.to(e.span);
             return Ok((
                 rest,
@@ -420,7 +431,10 @@ impl<'s> Parser<'s> {
     fn nested(&self, i: &'s str, f: fn(&Self, &'s str) -> PResult<'s, Expr>) -> PResult<'s, Expr> {
         let d = self.depth.get();
         if d >= MAX_DEPTH {
-            return failure(ws(i), "a shallower expression (nesting is limited to 64 levels)");
+            return failure(
+                ws(i),
+                "a shallower expression (nesting is limited to 64 levels)",
+            );
         }
         self.depth.set(d + 1);
         let r = f(self, i);
@@ -530,7 +544,11 @@ impl<'s> Parser<'s> {
     fn unary(&self, i: &'s str) -> PResult<'s, Expr> {
         let t = ws(i);
         if let Ok((rest, minus)) = self.src.symbol(t, "-") {
-            let (rest, e) = commit(self.nested(rest, Self::unary), ws(rest), "a number after '-'")?;
+            let (rest, e) = commit(
+                self.nested(rest, Self::unary),
+                ws(rest),
+                "a number after '-'",
+            )?;
             let span = minus.to(e.span);
             // Fold `-3` into a literal so that `FromPort == -1` reads as a constant.
             if let ExprKind::Num(n) = e.kind {
@@ -567,11 +585,8 @@ impl<'s> Parser<'s> {
                     i = rest2;
                     continue;
                 }
-                let (rest, name) = commit(
-                    self.src.ident(rest),
-                    ws(rest),
-                    "a property name after '.'",
-                )?;
+                let (rest, name) =
+                    commit(self.src.ident(rest), ws(rest), "a property name after '.'")?;
                 let span = e.span.to(name.span);
                 e = Expr {
                     kind: ExprKind::Field(Box::new(e), name),
@@ -589,9 +604,13 @@ impl<'s> Parser<'s> {
                     };
                     i = rest2;
                 } else if let Ok((rest2, _)) = self.src.symbol(rest, "?") {
-                    let (rest2, pred) = commit(self.expr(rest2), ws(rest2), "a filter condition after '[?'")?;
-                    let (rest2, close) =
-                        commit(self.src.symbol(rest2, "]"), ws(rest2), "']' to close the filter")?;
+                    let (rest2, pred) =
+                        commit(self.expr(rest2), ws(rest2), "a filter condition after '[?'")?;
+                    let (rest2, close) = commit(
+                        self.src.symbol(rest2, "]"),
+                        ws(rest2),
+                        "']' to close the filter",
+                    )?;
                     let span = e.span.to(close);
                     e = Expr {
                         kind: ExprKind::Filter(Box::new(e), Box::new(pred)),
@@ -604,8 +623,11 @@ impl<'s> Parser<'s> {
                         ws(rest),
                         "an index, a key in quotes, '*' or '?' after '['",
                     )?;
-                    let (rest2, close) =
-                        commit(self.src.symbol(rest2, "]"), ws(rest2), "']' to close the index")?;
+                    let (rest2, close) = commit(
+                        self.src.symbol(rest2, "]"),
+                        ws(rest2),
+                        "']' to close the index",
+                    )?;
                     let span = e.span.to(close);
                     e = Expr {
                         kind: ExprKind::Index(Box::new(e), Box::new(idx)),
@@ -703,7 +725,13 @@ impl<'s> Parser<'s> {
             _ => None,
         };
         if let Some(kind) = kind {
-            return Ok((rest, Expr { kind, span: id.span }));
+            return Ok((
+                rest,
+                Expr {
+                    kind,
+                    span: id.span,
+                },
+            ));
         }
         if RESERVED.contains(&id.name.as_str()) {
             return error(t, "a value (a reserved word cannot be used as a name)");

@@ -80,18 +80,18 @@ impl<'d> Ctx<'d> {
     }
 
     /// A document value as an evaluation value, resolving intrinsics.
-    pub fn from_doc(&self, v: &'d Value, pos: Pos) -> It<'d> {
+    pub fn resolve_doc(&self, v: &'d Value, pos: Pos) -> It<'d> {
         let d = self.depth.get();
         if d > MAX_RESOLVE_DEPTH {
             return It::unknown("intrinsic functions nest too deeply", pos);
         }
         self.depth.set(d + 1);
-        let it = self.from_doc_inner(v, pos);
+        let it = self.resolve_doc_inner(v, pos);
         self.depth.set(d);
         it
     }
 
-    fn from_doc_inner(&self, v: &'d Value, pos: Pos) -> It<'d> {
+    fn resolve_doc_inner(&self, v: &'d Value, pos: Pos) -> It<'d> {
         match &v.node {
             Node::Null => It::new(V::Null, pos),
             Node::Bool(b) => It::new(V::Bool(*b), pos),
@@ -160,11 +160,17 @@ impl<'d> Ctx<'d> {
                     None => It::unknown(format!("{name} cannot be decided statically"), pos),
                 }
             }
-            "Fn::ImportValue" => It::unknown("the value is imported from another stack (Fn::ImportValue)", pos),
+            "Fn::ImportValue" => It::unknown(
+                "the value is imported from another stack (Fn::ImportValue)",
+                pos,
+            ),
             "Fn::GetAZs" | "Fn::Cidr" | "Fn::Base64" | "Fn::Transform" | "Fn::ToJsonString" => {
-                It::unknown(format!("the value is computed at deploy time ({name})"), pos)
+                It::unknown(
+                    format!("the value is computed at deploy time ({name})"),
+                    pos,
+                )
             }
-            "Fn::Length" => match self.list_items(self.from_doc(arg, pos)) {
+            "Fn::Length" => match self.list_items(self.resolve_doc(arg, pos)) {
                 Some(items) => It::new(V::Num(items.len() as f64), pos),
                 None => It::unknown("Fn::Length of a value that is not known", pos),
             },
@@ -207,7 +213,7 @@ impl<'d> Ctx<'d> {
                             pos,
                         ),
                         _ => {
-                            let mut it = self.from_doc(d, pos);
+                            let mut it = self.resolve_doc(d, pos);
                             it.pos = pos;
                             it
                         }
@@ -227,7 +233,10 @@ impl<'d> Ctx<'d> {
         }
         match self.find_resource(target) {
             Some(i) => It::new(V::Res(i), pos),
-            None => It::unknown(format!("Ref to {target}, which is neither a parameter nor a resource"), pos),
+            None => It::unknown(
+                format!("Ref to {target}, which is neither a parameter nor a resource"),
+                pos,
+            ),
         }
     }
 
@@ -235,8 +244,12 @@ impl<'d> Ctx<'d> {
     /// takes the branch chosen for this run; the first one without a choice is
     /// recorded so the runner evaluates both branches.
     fn resolve_if(&self, arg: &'d Value, pos: Pos) -> It<'d> {
-        let Some([cond, yes, no]) = arg.as_seq().and_then(|s| <&[Value; 3]>::try_from(s).ok()) else {
-            return It::unknown("Fn::If needs [condition, value if true, value if false]", pos);
+        let Some([cond, yes, no]) = arg.as_seq().and_then(|s| <&[Value; 3]>::try_from(s).ok())
+        else {
+            return It::unknown(
+                "Fn::If needs [condition, value if true, value if false]",
+                pos,
+            );
         };
         let Some(name) = cond.as_str() else {
             return It::unknown("Fn::If condition is not a name", pos);
@@ -244,7 +257,12 @@ impl<'d> Ctx<'d> {
         let branch = match self.decide(name) {
             Some(b) => b,
             None => {
-                let chosen = self.assign.borrow().iter().find(|(n, _)| n == name).map(|(_, b)| *b);
+                let chosen = self
+                    .assign
+                    .borrow()
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, b)| *b);
                 match chosen {
                     Some(b) => b,
                     None => {
@@ -257,7 +275,7 @@ impl<'d> Ctx<'d> {
                 }
             }
         };
-        let mut it = self.from_doc(if branch { yes } else { no }, pos);
+        let mut it = self.resolve_doc(if branch { yes } else { no }, pos);
         if !it.is_missing() {
             it.specific = true;
         }
@@ -419,11 +437,11 @@ impl<'d> Ctx<'d> {
         let Some([sep, list]) = arg.as_seq().and_then(|s| <&[Value; 2]>::try_from(s).ok()) else {
             return It::unknown("Fn::Join needs [delimiter, list]", pos);
         };
-        let sep = match self.from_doc(sep, pos).v {
+        let sep = match self.resolve_doc(sep, pos).v {
             V::Str(s) => s.into_owned(),
             _ => return It::unknown("Fn::Join delimiter is not known", pos),
         };
-        let Some(items) = self.list_items(self.from_doc(list, pos)) else {
+        let Some(items) = self.list_items(self.resolve_doc(list, pos)) else {
             return It::unknown("Fn::Join of a list known only at deploy time", pos);
         };
         let mut parts = Vec::new();
@@ -440,7 +458,7 @@ impl<'d> Ctx<'d> {
         let Some([idx, list]) = arg.as_seq().and_then(|s| <&[Value; 2]>::try_from(s).ok()) else {
             return It::unknown("Fn::Select needs [index, list]", pos);
         };
-        let idx = match self.from_doc(idx, pos).v {
+        let idx = match self.resolve_doc(idx, pos).v {
             V::Num(n) if n >= 0.0 => n as usize,
             V::Str(s) => match s.parse::<usize>() {
                 Ok(n) => n,
@@ -448,7 +466,7 @@ impl<'d> Ctx<'d> {
             },
             _ => return It::unknown("Fn::Select index is not known", pos),
         };
-        match self.list_items(self.from_doc(list, pos)) {
+        match self.list_items(self.resolve_doc(list, pos)) {
             Some(items) => match items.into_iter().nth(idx) {
                 Some(mut it) => {
                     it.pos = pos;
@@ -464,7 +482,7 @@ impl<'d> Ctx<'d> {
         let Some([sep, s]) = arg.as_seq().and_then(|s| <&[Value; 2]>::try_from(s).ok()) else {
             return It::unknown("Fn::Split needs [delimiter, string]", pos);
         };
-        match (self.from_doc(sep, pos).v, self.from_doc(s, pos).v) {
+        match (self.resolve_doc(sep, pos).v, self.resolve_doc(s, pos).v) {
             (V::Str(sep), V::Str(s)) if !sep.is_empty() => It::list(
                 s.split(sep.as_ref())
                     .map(|p| It::new(V::Str(Cow::Owned(p.to_string())), pos))
@@ -478,11 +496,14 @@ impl<'d> Ctx<'d> {
     fn resolve_find_in_map(&self, arg: &'d Value, pos: Pos) -> It<'d> {
         let items = arg.as_seq().unwrap_or(&[]);
         if items.len() < 3 {
-            return It::unknown("Fn::FindInMap needs [map, top-level key, second-level key]", pos);
+            return It::unknown(
+                "Fn::FindInMap needs [map, top-level key, second-level key]",
+                pos,
+            );
         }
         let mut keys = Vec::new();
         for k in &items[..3] {
-            match scalar_text(&self.from_doc(k, pos).v) {
+            match scalar_text(&self.resolve_doc(k, pos).v) {
                 Some(t) => keys.push(t),
                 None => return It::unknown("Fn::FindInMap key is known only at deploy time", pos),
             }
@@ -496,11 +517,17 @@ impl<'d> Ctx<'d> {
             .and_then(|m| m.get(&keys[2]));
         match found {
             Some(v) => {
-                let mut it = self.from_doc(v, pos);
+                let mut it = self.resolve_doc(v, pos);
                 it.pos = pos;
                 it
             }
-            None => It::unknown(format!("Fn::FindInMap: no entry {}/{}/{}", keys[0], keys[1], keys[2]), pos),
+            None => It::unknown(
+                format!(
+                    "Fn::FindInMap: no entry {}/{}/{}",
+                    keys[0], keys[1], keys[2]
+                ),
+                pos,
+            ),
         }
     }
 
@@ -508,7 +535,7 @@ impl<'d> Ctx<'d> {
     pub fn list_items(&self, it: It<'d>) -> Option<Vec<It<'d>>> {
         match it.v {
             V::List(items) => Some(items.as_ref().clone()),
-            V::Seq(items) => Some(items.iter().map(|v| self.from_doc(v, v.pos)).collect()),
+            V::Seq(items) => Some(items.iter().map(|v| self.resolve_doc(v, v.pos)).collect()),
             V::Missing => Some(Vec::new()),
             V::Unknown { .. } => None,
             _ => Some(vec![it]),
@@ -554,4 +581,3 @@ fn strip_index(id: &str) -> &str {
         None => id,
     }
 }
-

@@ -8,8 +8,8 @@ use super::context::{scalar_text, Ctx};
 use super::funcs::call;
 use super::value::{It, Tri, V};
 use crate::compile::ir::{Const, Expr, FieldName};
-use crate::dsl::ast::{BinOp, Quantifier, Test, TypeName};
 use crate::doc::{Pos, Source};
+use crate::dsl::ast::{BinOp, Quantifier, Test, TypeName};
 
 /// The answer to a condition and the position a finding about it points at.
 #[derive(Clone, Debug)]
@@ -43,7 +43,11 @@ impl<'c, 'd> Eval<'c, 'd> {
                 let items = items.iter().map(|i| self.value(i)).collect();
                 It::list(items, here)
             }
-            Expr::Var(slot) => self.env.get(*slot).cloned().unwrap_or_else(|| It::missing(here)),
+            Expr::Var(slot) => self
+                .env
+                .get(*slot)
+                .cloned()
+                .unwrap_or_else(|| It::missing(here)),
             Expr::Current => self
                 .ctx
                 .current
@@ -218,7 +222,10 @@ impl<'c, 'd> Eval<'c, 'd> {
                 V::List(l) => l.is_empty(),
                 V::Seq(s) => s.is_empty(),
                 V::Map(m) => m.is_empty(),
-                V::Owned(o) => o.as_map().is_some_and(|m| m.is_empty()) || o.as_seq().is_some_and(|s| s.is_empty()),
+                V::Owned(o) => {
+                    o.as_map().is_some_and(|m| m.is_empty())
+                        || o.as_seq().is_some_and(|s| s.is_empty())
+                }
                 _ => false,
             }),
             (v, Test::Is(t)) => Tri::from_bool(match (v, t) {
@@ -261,10 +268,12 @@ impl<'c, 'd> Eval<'c, 'd> {
                 (_, Tri::Unknown(_)) => {
                     unknown.get_or_insert(v);
                 }
-                (Quantifier::Any, Tri::False) => {
-                    if first_false.as_ref().is_none_or(|f| !f.specific && v.specific) {
-                        first_false = Some(v);
-                    }
+                (Quantifier::Any, Tri::False)
+                    if first_false
+                        .as_ref()
+                        .is_none_or(|f| !f.specific && v.specific) =>
+                {
+                    first_false = Some(v);
                 }
                 _ => {}
             }
@@ -275,7 +284,10 @@ impl<'c, 'd> Eval<'c, 'd> {
         match q {
             Quantifier::All | Quantifier::None => list_verdict(Tri::True),
             Quantifier::Any => match first_false {
-                Some(f) if f.specific => Verdict { tri: Tri::False, ..f },
+                Some(f) if f.specific => Verdict {
+                    tri: Tri::False,
+                    ..f
+                },
                 _ => list_verdict(Tri::False),
             },
         }
@@ -316,7 +328,8 @@ impl<'c, 'd> Eval<'c, 'd> {
         // Blame the side that comes from the document, not a literal.
         let lhs_is_list = matches!(a.v, V::List(_));
         let rhs_is_list = matches!(b.v, V::List(_) | V::Seq(_));
-        let a_list_vs_scalar = lhs_is_list && !rhs_is_list && !matches!(op, BinOp::In | BinOp::NotIn);
+        let a_list_vs_scalar =
+            lhs_is_list && !rhs_is_list && !matches!(op, BinOp::In | BinOp::NotIn);
         let in_list = matches!(op, BinOp::In | BinOp::NotIn) && lhs_is_list;
         if a_list_vs_scalar || in_list {
             return self.all_of(a, &mut |s, item| s.compare_one(op, item, &b));
@@ -469,7 +482,7 @@ impl<'c, 'd> Eval<'c, 'd> {
                     }
                     "Metadata" => {
                         return match &r.metadata {
-                            Some(m) => self.ctx.from_doc(m, m.pos),
+                            Some(m) => self.ctx.resolve_doc(m, m.pos),
                             None => It::missing(r.pos),
                         }
                     }
@@ -518,9 +531,12 @@ impl<'c, 'd> Eval<'c, 'd> {
             V::Map(m) => m,
             V::Owned(o) => {
                 // Parsed JSON lives in an Rc: copy the field out.
-                let found = o
-                    .entry(&name.name)
-                    .or_else(|| name.snake.as_deref().filter(|_| terraform).and_then(|s| o.entry(s)));
+                let found = o.entry(&name.name).or_else(|| {
+                    name.snake
+                        .as_deref()
+                        .filter(|_| terraform)
+                        .and_then(|s| o.entry(s))
+                });
                 return match found {
                     Some(e) => owned_it(&e.value, e.key_pos),
                     None => It::missing(base.pos),
@@ -536,7 +552,7 @@ impl<'c, 'd> Eval<'c, 'd> {
         }
         match found {
             Some(e) => {
-                let mut it = self.ctx.from_doc(&e.value, e.key_pos);
+                let mut it = self.ctx.resolve_doc(&e.value, e.key_pos);
                 if !it.is_missing() {
                     it.pos = e.key_pos;
                 }
@@ -568,7 +584,10 @@ impl<'c, 'd> Eval<'c, 'd> {
                 let i = *n as i64;
                 let i = if i < 0 { len + i } else { i };
                 if i >= 0 && i < len {
-                    items.into_iter().nth(i as usize).unwrap_or_else(|| It::missing(pos))
+                    items
+                        .into_iter()
+                        .nth(i as usize)
+                        .unwrap_or_else(|| It::missing(pos))
                 } else {
                     It::missing(pos)
                 }
@@ -601,18 +620,23 @@ impl<'c, 'd> Eval<'c, 'd> {
     pub fn items(&mut self, base: It<'d>) -> Result<Vec<It<'d>>, It<'d>> {
         match base.v {
             V::List(items) => Ok(items.as_ref().clone()),
-            V::Seq(items) => Ok(items.iter().map(|v| self.ctx.from_doc(v, v.pos)).collect()),
+            V::Seq(items) => Ok(items
+                .iter()
+                .map(|v| self.ctx.resolve_doc(v, v.pos))
+                .collect()),
             V::Map(entries) => Ok(entries
                 .iter()
                 .map(|e| {
-                    let mut it = self.ctx.from_doc(&e.value, e.key_pos);
+                    let mut it = self.ctx.resolve_doc(&e.value, e.key_pos);
                     it.pos = e.key_pos;
                     it
                 })
                 .collect()),
             V::Owned(ref o) => match &o.node {
                 crate::doc::Node::Seq(s) => Ok(s.iter().map(|v| owned_it(v, v.pos)).collect()),
-                crate::doc::Node::Map(m) => Ok(m.iter().map(|e| owned_it(&e.value, e.key_pos)).collect()),
+                crate::doc::Node::Map(m) => {
+                    Ok(m.iter().map(|e| owned_it(&e.value, e.key_pos)).collect())
+                }
                 _ => Ok(vec![base.clone()]),
             },
             V::Res(i) => match &self.ctx.tpl.resources[i].props {
@@ -620,7 +644,7 @@ impl<'c, 'd> Eval<'c, 'd> {
                     .as_map()
                     .unwrap_or(&[])
                     .iter()
-                    .map(|e| self.ctx.from_doc(&e.value, e.key_pos))
+                    .map(|e| self.ctx.resolve_doc(&e.value, e.key_pos))
                     .collect()),
                 None => Ok(Vec::new()),
             },

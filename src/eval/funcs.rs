@@ -15,7 +15,10 @@ use crate::doc::Pos;
 pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> {
     let pos = args.first().map(|a| a.pos).unwrap_or(here);
     // Unknown arguments make unknown results, except where existence is the point.
-    if !matches!(f, Func::Coalesce | Func::RefersTo | Func::ToList) {
+    if !matches!(
+        f,
+        Func::Coalesce | Func::RefersTo | Func::ToList | Func::Known
+    ) {
         if let Some(u) = args.iter().find(|a| matches!(a.v, V::Unknown { .. })) {
             return u.clone();
         }
@@ -30,7 +33,11 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
                 V::List(l) => l.len(),
                 V::Seq(l) => l.len(),
                 V::Map(m) => m.len(),
-                V::Owned(o) => o.as_seq().map(|s| s.len()).or(o.as_map().map(|m| m.len())).unwrap_or(0),
+                V::Owned(o) => o
+                    .as_seq()
+                    .map(|s| s.len())
+                    .or(o.as_map().map(|m| m.len()))
+                    .unwrap_or(0),
                 V::Missing | V::Null => 0,
                 _ => 1,
             };
@@ -38,7 +45,9 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
         }
         Func::Lower => s(0).map_or_else(|| It::missing(pos), |t| string(t.to_lowercase())),
         Func::Upper => s(0).map_or_else(|| It::missing(pos), |t| string(t.to_uppercase())),
-        Func::StartsWith => boolean(matches!((s(0), s(1)), (Some(a), Some(b)) if a.starts_with(&b))),
+        Func::StartsWith => {
+            boolean(matches!((s(0), s(1)), (Some(a), Some(b)) if a.starts_with(&b)))
+        }
         Func::EndsWith => boolean(matches!((s(0), s(1)), (Some(a), Some(b)) if a.ends_with(&b))),
         Func::Contains => {
             let needle = s(1);
@@ -46,7 +55,9 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
                 V::Str(h) => needle.is_some_and(|n| h.contains(n.as_str())),
                 V::List(_) | V::Seq(_) | V::Owned(_) => {
                     let items = ctx.list_items(args[0].clone()).unwrap_or_default();
-                    items.iter().any(|i| scalar_text(&i.v).is_some() && scalar_text(&i.v) == needle)
+                    items
+                        .iter()
+                        .any(|i| scalar_text(&i.v).is_some() && scalar_text(&i.v) == needle)
                 }
                 _ => false,
             };
@@ -65,7 +76,9 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
         },
         Func::Keys => match &args[0].v {
             V::Map(m) => It::list(
-                m.iter().map(|e| It::new(V::Str(Cow::Borrowed(e.key.as_str())), e.key_pos)).collect(),
+                m.iter()
+                    .map(|e| It::new(V::Str(Cow::Borrowed(e.key.as_str())), e.key_pos))
+                    .collect(),
                 pos,
             ),
             V::Owned(o) => It::list(
@@ -122,7 +135,7 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
                 .resources
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| types.iter().any(|t| *t == r.rtype))
+                .filter(|(_, r)| types.contains(&r.rtype))
                 .map(|(i, r)| It::new(V::Res(i), r.pos))
                 .collect();
             It::new(V::List(Rc::new(items)), here)
@@ -135,6 +148,7 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
             refers_to(ctx, &args[0], target, pos)
         }
         Func::Deref => args[0].clone(),
+        Func::Known => boolean(!matches!(args[0].v, V::Unknown { .. })),
         Func::Coalesce => args
             .iter()
             .find(|a| !matches!(a.v, V::Missing | V::Null))
@@ -162,16 +176,14 @@ fn refers_to<'d>(ctx: &Ctx<'d>, v: &It<'d>, target: usize, pos: Pos) -> It<'d> {
         // A literal name or ARN: the same text as the resource's id or name.
         V::Str(s) => {
             let r = &ctx.tpl.resources[target];
-            let named = r
-                .props
-                .as_ref()
-                .and_then(|p| p.as_map())
-                .is_some_and(|m| {
-                    m.iter().any(|e| {
-                        matches!(e.key.as_str(), "BucketName" | "bucket" | "Name" | "name" | "arn" | "id")
-                            && e.value.as_str() == Some(s)
-                    })
-                });
+            let named = r.props.as_ref().and_then(|p| p.as_map()).is_some_and(|m| {
+                m.iter().any(|e| {
+                    matches!(
+                        e.key.as_str(),
+                        "BucketName" | "bucket" | "Name" | "name" | "arn" | "id"
+                    ) && e.value.as_str() == Some(s)
+                })
+            });
             It::new(V::Bool(named || r.id == *s), pos)
         }
         V::Unknown { .. } => v.clone(),

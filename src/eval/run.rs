@@ -109,8 +109,9 @@ pub fn evaluate_resource(
             document: tpl.doc_index,
         }
     };
-    if let Some((assign, Outcome::Fail { message, pos })) =
-        leaves.iter().find(|(_, o)| matches!(o, Outcome::Fail { .. }))
+    if let Some((assign, Outcome::Fail { message, pos })) = leaves
+        .iter()
+        .find(|(_, o)| matches!(o, Outcome::Fail { .. }))
     {
         return Some(finding(Status::Fail, with_branches(message, assign), *pos));
     }
@@ -121,10 +122,15 @@ pub fn evaluate_resource(
             r.pos,
         ));
     }
-    if let Some((assign, Outcome::Unknown { message, pos })) =
-        leaves.iter().find(|(_, o)| matches!(o, Outcome::Unknown { .. }))
+    if let Some((assign, Outcome::Unknown { message, pos })) = leaves
+        .iter()
+        .find(|(_, o)| matches!(o, Outcome::Unknown { .. }))
     {
-        return Some(finding(Status::Unknown, with_branches(message, assign), *pos));
+        return Some(finding(
+            Status::Unknown,
+            with_branches(message, assign),
+            *pos,
+        ));
     }
     if leaves.iter().any(|(_, o)| matches!(o, Outcome::Pass)) {
         return Some(finding(Status::Pass, policy.title.clone(), r.pos));
@@ -176,7 +182,12 @@ fn run_once(ctx: &Ctx<'_>, policy: &Policy, block: &Block) -> Outcome {
                 }
                 ev.env[*slot] = v;
             }
-            Stmt::Require { cond, message, text, .. } => {
+            Stmt::Require {
+                cond,
+                message,
+                text,
+                ..
+            } => {
                 let v = ev.truth(cond);
                 match v.tri {
                     Tri::True => {}

@@ -94,7 +94,10 @@ pub fn cfn_template(path: Arc<str>, doc_index: usize, root: Value) -> Result<Tem
             Some(p) => match &p.value.node {
                 Node::Map(_) => (Some(p.value.clone()), p.key_pos),
                 // `Properties:` with nothing after it: CloudFormation treats it as {}.
-                Node::Null => (Some(Value::new(Node::Map(Vec::new()), p.value.pos)), p.key_pos),
+                Node::Null => (
+                    Some(Value::new(Node::Map(Vec::new()), p.value.pos)),
+                    p.key_pos,
+                ),
                 _ => {
                     return Err(err(
                         p.value.pos,
@@ -161,7 +164,11 @@ pub fn cfn_template(path: Arc<str>, doc_index: usize, root: Value) -> Result<Tem
                 Parameter {
                     name: p.key.clone(),
                     pos: p.key_pos,
-                    param_type: p.value.get("Type").and_then(Value::as_str).map(str::to_string),
+                    param_type: p
+                        .value
+                        .get("Type")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
                     default: p.value.get("Default").cloned(),
                 },
             );
@@ -222,8 +229,12 @@ mod tests {
     #[test]
     fn recognises_templates() {
         let y = |s: &str| parse_yaml(s, "t").unwrap().remove(0);
-        assert!(looks_like_cfn(&y("Resources:\n  B:\n    Type: AWS::S3::Bucket\n")));
-        assert!(looks_like_cfn(&y("AWSTemplateFormatVersion: '2010-09-09'\nResources: {}\n")));
+        assert!(looks_like_cfn(&y(
+            "Resources:\n  B:\n    Type: AWS::S3::Bucket\n"
+        )));
+        assert!(looks_like_cfn(&y(
+            "AWSTemplateFormatVersion: '2010-09-09'\nResources: {}\n"
+        )));
         assert!(!looks_like_cfn(&y("Resources:\n  - a\n")));
         assert!(!looks_like_cfn(&y("Resources:\n  x:\n    Type: thing\n")));
         assert!(!looks_like_cfn(&y("name: x\n")));
@@ -243,7 +254,10 @@ mod tests {
         assert!(b.metadata.is_some());
         let v = &t.resources[1];
         assert_eq!(v.props_pos, Pos::new(16, 5));
-        assert_eq!(v.props.as_ref().unwrap().get("Size").unwrap().node, Node::Int(10));
+        assert_eq!(
+            v.props.as_ref().unwrap().get("Size").unwrap().node,
+            Node::Int(10)
+        );
         let env = &t.parameters["Env"];
         assert_eq!(env.pos, Pos::new(2, 3));
         assert_eq!(env.param_type.as_deref(), Some("String"));
@@ -258,12 +272,15 @@ mod tests {
         let e = tpl("AWSTemplateFormatVersion: x\nResources: [a]\n").unwrap_err();
         assert_eq!(e.pos, Some(Pos::new(2, 12)));
         assert!(e.message.contains("Resources to be a map"));
-        let e = tpl("Resources:\n  A:\n    Type: AWS::S3::Bucket\n  B:\n    Properties: {}\n").unwrap_err();
+        let e = tpl("Resources:\n  A:\n    Type: AWS::S3::Bucket\n  B:\n    Properties: {}\n")
+            .unwrap_err();
         assert_eq!(e.pos, Some(Pos::new(4, 3)));
         assert!(e.message.contains("B has no Type"), "{e}");
-        let e = tpl("Resources:\n  A:\n    Type: AWS::S3::Bucket\n  B:\n    Type: [x]\n").unwrap_err();
+        let e =
+            tpl("Resources:\n  A:\n    Type: AWS::S3::Bucket\n  B:\n    Type: [x]\n").unwrap_err();
         assert_eq!(e.pos, Some(Pos::new(5, 11)));
-        let e = tpl("Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties: [1]\n").unwrap_err();
+        let e =
+            tpl("Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties: [1]\n").unwrap_err();
         assert_eq!(e.pos, Some(Pos::new(4, 17)));
         assert!(e.message.contains("Properties to be a map"));
         let e = tpl("Resources:\n  A:\n    Type: AWS::S3::Bucket\n  B: 5\n").unwrap_err();

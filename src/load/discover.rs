@@ -139,7 +139,10 @@ fn walk(root: &Path, out: &mut Vec<Candidate>, errors: &mut Vec<LoadError>) {
         names.sort();
         let mut subdirs = Vec::new();
         for path in names {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if name.starts_with('.') {
                 continue;
             }
@@ -170,9 +173,11 @@ fn walk(root: &Path, out: &mut Vec<Candidate>, errors: &mut Vec<LoadError>) {
 }
 
 fn is_candidate(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| CANDIDATE_EXTENSIONS.iter().any(|c| c.eq_ignore_ascii_case(e)))
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        CANDIDATE_EXTENSIONS
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(e))
+    })
 }
 
 fn extension(path: &str) -> String {
@@ -249,7 +254,13 @@ fn decode(bytes: &[u8]) -> Result<String, String> {
         }
         let units: Vec<u16> = body
             .chunks_exact(2)
-            .map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) })
+            .map(|c| {
+                if le {
+                    u16::from_le_bytes([c[0], c[1]])
+                } else {
+                    u16::from_be_bytes([c[0], c[1]])
+                }
+            })
             .collect();
         String::from_utf16(&units).ok()
     };
@@ -273,19 +284,24 @@ fn decode(bytes: &[u8]) -> Result<String, String> {
 
 /// Parse as JSON when the text starts like JSON, else as YAML (every document).
 /// Text that starts like JSON but is not (YAML flow style, trailing commas) gets a
-/// second chance as YAML unless the file is named `.json`; when both fail, the JSON
-/// error is the one that describes what the author most likely meant.
+/// second chance as YAML unless the file is named `.json`. When both fail, the
+/// error reported is the one for the language the file name promises (YAML for
+/// `.yaml`/`.yml`, JSON otherwise, since it looked like JSON).
 fn parse_any(path: &str, src: &str) -> Result<Vec<Value>, LoadError> {
     let body = src.strip_prefix('\u{feff}').unwrap_or(src);
     let looks_json = matches!(body.trim_start().as_bytes().first(), Some(b'{' | b'['));
-    if looks_json {
-        match parse_json(body, path) {
-            Ok(v) => Ok(vec![v]),
-            Err(e) if extension(path) == "json" => Err(e),
-            Err(e) => parse_yaml(body, path).map_err(|_| e),
-        }
-    } else {
-        parse_yaml(body, path)
+    if !looks_json {
+        return parse_yaml(body, path);
+    }
+    let ext = extension(path);
+    match parse_json(body, path) {
+        Ok(v) => Ok(vec![v]),
+        Err(e) if ext == "json" => Err(e),
+        Err(json_err) => match parse_yaml(body, path) {
+            Ok(docs) => Ok(docs),
+            Err(yaml_err) if ext == "yaml" || ext == "yml" => Err(yaml_err),
+            Err(_) => Err(json_err),
+        },
     }
 }
 
@@ -333,7 +349,9 @@ mod tests {
         assert_eq!(load_source("a.json", json).unwrap().len(), 1);
         // YAML flow that is not JSON still loads from a .yaml file...
         assert_eq!(
-            load_source("a.yaml", "{Resources: {B: {Type: AWS::S3::Bucket}}}").unwrap().len(),
+            load_source("a.yaml", "{Resources: {B: {Type: AWS::S3::Bucket}}}")
+                .unwrap()
+                .len(),
             1
         );
         // ...but a .json file gets the JSON error.

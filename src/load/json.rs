@@ -45,7 +45,8 @@ struct JsonParser<'a> {
     col: u32,
 }
 
-const VALUE_EXPECTED: &str = "expected a JSON value (object, array, string, number, true, false or null)";
+const VALUE_EXPECTED: &str =
+    "expected a JSON value (object, array, string, number, true, false or null)";
 
 impl<'a> JsonParser<'a> {
     fn new(src: &'a str, path: &'a str) -> Self {
@@ -73,7 +74,9 @@ impl<'a> JsonParser<'a> {
             .iter()
             .filter(|&&c| (c & 0xC0) != 0x80)
             .count();
-        self.col = self.col.saturating_add(u32::try_from(chars).unwrap_or(u32::MAX));
+        self.col = self
+            .col
+            .saturating_add(u32::try_from(chars).unwrap_or(u32::MAX));
         self.col_at = at;
         Pos::new(self.line, self.col)
     }
@@ -126,9 +129,10 @@ impl<'a> JsonParser<'a> {
             let mut value = match self.peek() {
                 Some(b'{') | Some(b'[') => {
                     if stack.len() >= MAX_JSON_DEPTH {
-                        return Err(
-                            self.err_at(start, format!("nesting deeper than {MAX_JSON_DEPTH} levels"))
-                        );
+                        return Err(self.err_at(
+                            start,
+                            format!("nesting deeper than {MAX_JSON_DEPTH} levels"),
+                        ));
                     }
                     let is_obj = self.peek() == Some(b'{');
                     self.i += 1;
@@ -138,7 +142,9 @@ impl<'a> JsonParser<'a> {
                             self.i += 1;
                             Value::new(Node::Map(Vec::new()), pos)
                         } else {
-                            let (key, key_pos) = self.key("expected '\"' to start an object key or '}' to end the object")?;
+                            let (key, key_pos) = self.key(
+                                "expected '\"' to start an object key or '}' to end the object",
+                            )?;
                             stack.push(Frame::Obj {
                                 entries: Vec::new(),
                                 pos,
@@ -200,9 +206,8 @@ impl<'a> JsonParser<'a> {
                                 value = Value::new(Node::Seq(items), pos);
                             }
                             _ => {
-                                return Err(
-                                    self.expected(self.i, "expected ',' or ']' after array element")
-                                )
+                                return Err(self
+                                    .expected(self.i, "expected ',' or ']' after array element"))
                             }
                         }
                     }
@@ -255,9 +260,8 @@ impl<'a> JsonParser<'a> {
                                 value = Value::new(Node::Map(entries), pos);
                             }
                             _ => {
-                                return Err(
-                                    self.expected(self.i, "expected ',' or '}' after object member")
-                                )
+                                return Err(self
+                                    .expected(self.i, "expected ',' or '}' after object member"))
                             }
                         }
                     }
@@ -482,7 +486,9 @@ mod tests {
 
     #[test]
     fn scalars_and_numbers() {
-        let v = ok(r#"{"a": 1, "b": -2.5, "c": 1e3, "d": 9223372036854775808, "e": true, "f": false, "g": null, "h": -0}"#);
+        let v = ok(
+            r#"{"a": 1, "b": -2.5, "c": 1e3, "d": 9223372036854775808, "e": true, "f": false, "g": null, "h": -0}"#,
+        );
         assert_eq!(v.get("a").unwrap().node, Node::Int(1));
         assert_eq!(v.get("b").unwrap().node, Node::Float(-2.5));
         assert_eq!(v.get("c").unwrap().node, Node::Float(1000.0));
@@ -525,7 +531,11 @@ mod tests {
     #[test]
     fn error_messages() {
         let cases: &[(&str, (u32, u32), &str)] = &[
-            ("{\"a\": 1 \"b\": 2}", (1, 9), "expected ',' or '}' after object member"),
+            (
+                "{\"a\": 1 \"b\": 2}",
+                (1, 9),
+                "expected ',' or '}' after object member",
+            ),
             ("[1 2]", (1, 4), "expected ',' or ']' after array element"),
             ("{\"a\" 1}", (1, 6), "expected ':' after object key"),
             ("{a: 1}", (1, 2), "expected '\"' to start an object key"),
@@ -588,7 +598,9 @@ mod tests {
                     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y))
                 }
                 (Node::Map(a), serde_json::Value::Object(b)) => {
-                    a.len() == b.len() && a.iter().all(|e| b.get(&e.key).is_some_and(|y| same(&e.value, y)))
+                    a.len() == b.len()
+                        && a.iter()
+                            .all(|e| b.get(&e.key).is_some_and(|y| same(&e.value, y)))
                 }
                 _ => false,
             }

@@ -20,13 +20,19 @@ pub fn looks_like_plan(root: &Value) -> bool {
 /// Build a [`Template`] from a plan document.
 pub fn plan_template(path: Arc<str>, root: Value) -> Result<Template, LoadError> {
     let err = |pos, msg: String| LoadError::at(&*path, pos, msg);
-    let planned = root
-        .get("planned_values")
-        .ok_or_else(|| err(root.pos, "expected a planned_values object in the plan".into()))?;
+    let planned = root.get("planned_values").ok_or_else(|| {
+        err(
+            root.pos,
+            "expected a planned_values object in the plan".into(),
+        )
+    })?;
     if !matches!(planned.node, Node::Map(_)) {
         return Err(err(
             planned.pos,
-            format!("expected planned_values to be an object, found a {}", planned.kind_name()),
+            format!(
+                "expected planned_values to be an object, found a {}",
+                planned.kind_name()
+            ),
         ));
     }
 
@@ -89,7 +95,10 @@ fn collect_module(
         let Some(items) = list.as_seq() else {
             return Err(err(
                 list.pos,
-                format!("expected resources to be a list, found a {}", list.kind_name()),
+                format!(
+                    "expected resources to be a list, found a {}",
+                    list.kind_name()
+                ),
             ));
         };
         for r in items {
@@ -104,11 +113,15 @@ fn collect_module(
                 continue;
             }
             let id = r.get("address").and_then(Value::as_str).ok_or_else(|| {
-                err(r.pos, "expected the resource to have an \"address\" string".into())
+                err(
+                    r.pos,
+                    "expected the resource to have an \"address\" string".into(),
+                )
             })?;
-            let rtype = r.get("type").and_then(Value::as_str).ok_or_else(|| {
-                err(r.pos, format!("resource {id}: expected a \"type\" string"))
-            })?;
+            let rtype = r
+                .get("type")
+                .and_then(Value::as_str)
+                .ok_or_else(|| err(r.pos, format!("resource {id}: expected a \"type\" string")))?;
             let values = r.entry("values");
             out.push(Resource {
                 id: id.to_string(),
@@ -125,7 +138,10 @@ fn collect_module(
     }
     if let Some(children) = module.get("child_modules").and_then(Value::as_seq) {
         for child in children {
-            let addr = child.get("address").and_then(Value::as_str).unwrap_or_default();
+            let addr = child
+                .get("address")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             collect_module(child, addr, out, path)?;
         }
     }
@@ -230,13 +246,21 @@ impl<'a> ConfigIndex<'a> {
             outputs: module.get("outputs"),
             ..Default::default()
         };
-        for r in module.get("resources").and_then(Value::as_seq).unwrap_or_default() {
+        for r in module
+            .get("resources")
+            .and_then(Value::as_seq)
+            .unwrap_or_default()
+        {
             if let Some(addr) = r.get("address").and_then(Value::as_str) {
                 conf.resources.insert(addr, r);
             }
         }
         let mut children = Vec::new();
-        for call in module.get("module_calls").and_then(Value::as_map).unwrap_or_default() {
+        for call in module
+            .get("module_calls")
+            .and_then(Value::as_map)
+            .unwrap_or_default()
+        {
             conf.calls.insert(call.key.as_str(), &call.value);
             if let Some(child) = call.value.get("module") {
                 let mut p = path.clone();
@@ -269,7 +293,14 @@ impl Resolver<'_, '_> {
         let mut out = Vec::new();
         if let Some(e) = expr {
             let mut budget = MAX_REF_HOPS;
-            resolve(self.config, self.module_names, &self.prefix, e, &mut out, &mut budget);
+            resolve(
+                self.config,
+                self.module_names,
+                &self.prefix,
+                e,
+                &mut out,
+                &mut budget,
+            );
         }
         out
     }
@@ -517,7 +548,10 @@ mod tests {
         );
         assert_eq!(
             split_resource_address(r#"module.a["k"].module.b.aws_x.y["z"]"#),
-            (vec!["a".to_string(), "b".to_string()], "aws_x.y".to_string())
+            (
+                vec!["a".to_string(), "b".to_string()],
+                "aws_x.y".to_string()
+            )
         );
         assert_eq!(
             split_resource_address("aws_x.y"),

@@ -934,7 +934,9 @@ mod tests {
 
     #[test]
     fn anchors_aliases_and_merge() {
-        let v = one("base: &b\n  x: 1\n  y: 2\nother: &o {z: 3}\nuse:\n  <<: [*b, *o]\n  y: 20\ncopy: *b\n");
+        let v = one(
+            "base: &b\n  x: 1\n  y: 2\nother: &o {z: 3}\nuse:\n  <<: [*b, *o]\n  y: 20\ncopy: *b\n",
+        );
         let u = v.get("use").unwrap().as_map().unwrap();
         let keys: Vec<&str> = u.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys, ["x", "z", "y"]);
@@ -959,7 +961,10 @@ mod tests {
         let e = err("a: 1\nb: 2\na: 3\n");
         assert_eq!(e.pos, Some(Pos::new(3, 1)));
         assert!(e.message.contains("'a'"), "{e}");
-        assert!(e.message.contains("line 1") && e.message.contains("line 3"), "{e}");
+        assert!(
+            e.message.contains("line 1") && e.message.contains("line 3"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1011,11 +1016,7 @@ mod tests {
 
     #[test]
     fn tab_indentation_is_named() {
-        for src in [
-            "a:\n  b: 1\n\tc: 2\n",
-            "a:\n\tb: 1\n",
-            "a:\n  - x\n\t- y\n",
-        ] {
+        for src in ["a:\n  b: 1\n\tc: 2\n", "a:\n\tb: 1\n", "a:\n  - x\n\t- y\n"] {
             let e = err(src);
             assert_eq!(e.message, TAB_MESSAGE, "{src:?}");
         }
@@ -1032,7 +1033,9 @@ mod tests {
 
     #[test]
     fn complex_keys_are_rejected() {
-        assert!(err("? [a, b]\n: 1\n").message.contains("keys must be scalars"));
+        assert!(err("? [a, b]\n: 1\n")
+            .message
+            .contains("keys must be scalars"));
         assert!(err("[a]: 1\n").message.contains("keys must be scalars"));
     }
 

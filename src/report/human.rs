@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+};
 
 use crate::load::LoadError;
 use crate::result::{Finding, Status, Summary};
@@ -87,7 +89,10 @@ pub fn render(
         out.push('\n');
     }
     let s = Summary::of(findings);
-    let headline = format!("{} failed, {} unknown, {} passed", s.fail, s.unknown, s.pass);
+    let headline = format!(
+        "{} failed, {} unknown, {} passed",
+        s.fail, s.unknown, s.pass
+    );
     let colored = if s.fail > 0 {
         paint("1;31", &headline)
     } else if s.unknown > 0 {
@@ -162,10 +167,9 @@ impl Diagnostic for FindingDiag {
         Some(&self.src)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
-            Some("here".into()),
-            (self.offset, self.len),
-        ))))
+        Some(Box::new(std::iter::once(
+            LabeledSpan::new_primary_with_span(Some("here".into()), (self.offset, self.len)),
+        )))
     }
 }
 
@@ -180,7 +184,7 @@ fn span_at(text: &str, line: u32, col: u32) -> (usize, usize) {
                 .map_or(l.len(), |(b, _)| b);
             let rest = &l[byte_col..];
             let len = rest
-                .find(|c: char| c == ':' || c == '\n' || c == '\r' || c == ',')
+                .find([':', '\n', '\r', ','])
                 .unwrap_or(rest.len())
                 .max(1);
             return (offset + byte_col, len.min(rest.len().max(1)));
