@@ -123,13 +123,16 @@ fn collect_module(
                 .and_then(Value::as_str)
                 .ok_or_else(|| err(r.pos, format!("resource {id}: expected a \"type\" string")))?;
             let values = r.entry("values");
+            // The `"address": ...` line names the resource, so findings about the
+            // resource as a whole point there.
+            let pos = r.entry("address").map_or(r.pos, |e| e.key_pos);
             out.push(Resource {
                 id: id.to_string(),
                 rtype: rtype.to_string(),
                 source: Source::Terraform,
-                pos: r.pos,
+                pos,
                 props: values.map(|e| e.value.clone()),
-                props_pos: values.map_or(r.pos, |e| e.key_pos),
+                props_pos: values.map_or(pos, |e| e.key_pos),
                 metadata: None,
                 condition: None,
                 module: address.to_string(),

@@ -240,6 +240,7 @@ struct Builder<'s> {
     anchors: HashMap<usize, Anchored>,
     nodes: usize,
     alias_nodes: usize,
+    anchored_nodes: usize,
 }
 
 impl<'s> Builder<'s> {
@@ -254,6 +255,7 @@ impl<'s> Builder<'s> {
             anchors: HashMap::new(),
             nodes: 0,
             alias_nodes: 0,
+            anchored_nodes: 0,
         }
     }
 
@@ -273,6 +275,7 @@ impl<'s> Builder<'s> {
                 self.root = None;
                 self.nodes = 0;
                 self.alias_nodes = 0;
+                self.anchored_nodes = 0;
             }
             Event::DocumentEnd => {
                 let root = self
@@ -344,7 +347,7 @@ impl<'s> Builder<'s> {
                 let value = Value::new(node, props.content);
                 let value = self.apply_tag(value, &props, None);
                 let nodes = self.nodes + 1 - nodes_at_start;
-                self.register(props.anchor, &value, nodes, None);
+                self.register(props.anchor, &value, nodes, None)?;
                 self.complete(value);
             }
         }
@@ -390,19 +393,6 @@ impl<'s> Builder<'s> {
                 props.start = k.pos;
             }
         }
-        if self.awaiting_key() {
-            if anchor != 0 {
-                let v = Value::str(text, props.content);
-                self.register(anchor, &v, 1, Some(text.to_string()));
-            }
-            self.set_key(Key {
-                text: text.to_string(),
-                pos: props.content,
-                merge: style == ScalarStyle::Plain && text == "<<" && props.tag.is_none(),
-            });
-            return Ok(());
-        }
-        self.nodes += 1;
         let plain = style == ScalarStyle::Plain;
         let node = match &props.tag {
             None if plain => resolve_plain(text),
@@ -415,10 +405,24 @@ impl<'s> Builder<'s> {
             Some(_) if plain => resolve_plain(text),
             Some(_) => Node::Str(text.to_string()),
         };
+        if self.awaiting_key() {
+            // Keys keep their source text; an anchor on a key still names a value.
+            if anchor != 0 {
+                let v = Value::new(node, props.content);
+                self.register(anchor, &v, 1, Some(text.to_string()))?;
+            }
+            self.set_key(Key {
+                text: text.to_string(),
+                pos: props.content,
+                merge: plain && text == "<<" && props.tag.is_none(),
+            });
+            return Ok(());
+        }
+        self.nodes += 1;
         let value = Value::new(node, props.content);
         let quoted = matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
         let value = self.apply_tag(value, &props, Some(quoted));
-        self.register(anchor, &value, 1, Some(text.to_string()));
+        self.register(anchor, &value, 1, Some(text.to_string()))?;
         self.complete(value);
         Ok(())
     }
@@ -447,18 +451,16 @@ impl<'s> Builder<'s> {
             ));
         }
         if self.awaiting_key() {
-            let text = match (&anchored.raw, &anchored.value.node) {
-                (Some(raw), _) => raw.clone(),
-                (None, _) => {
-                    return Err(self.err(
-                        pos,
-                        "alias to a list or map used as a mapping key; keys must be scalars",
-                    ))
-                }
+            let Some(text) = anchored.raw.clone() else {
+                return Err(self.err(
+                    pos,
+                    "alias to a list or map used as a mapping key; keys must be scalars",
+                ));
             };
+            // A key is reported where it is written, not where its anchor is.
             self.set_key(Key {
                 text,
-                pos: anchored.value.pos,
+                pos,
                 merge: false,
             });
             return Ok(());
@@ -476,22 +478,39 @@ impl<'s> Builder<'s> {
         }
     }
 
-    fn register(&mut self, anchor: usize, value: &Value, nodes: usize, raw: Option<String>) {
-        if anchor != 0 {
-            // Keep the raw text only for plain scalars that were not normalised.
-            let raw = match value.node {
-                Node::Map(_) | Node::Seq(_) => None,
-                _ => raw,
-            };
-            self.anchors.insert(
-                anchor,
-                Anchored {
-                    value: value.clone(),
-                    nodes,
-                    raw,
-                },
-            );
+    /// Remember an anchored value. Each anchor stores a copy, so nested anchors
+    /// cost depth × size; that is bounded like alias expansion.
+    fn register(
+        &mut self,
+        anchor: usize,
+        value: &Value,
+        nodes: usize,
+        raw: Option<String>,
+    ) -> Result<(), LoadError> {
+        if anchor == 0 {
+            return Ok(());
         }
+        self.anchored_nodes += nodes;
+        if self.anchored_nodes > MAX_DOC_NODES {
+            return Err(self.err(
+                value.pos,
+                format!("anchored values hold more than {MAX_DOC_NODES} nodes (too many nested anchors)"),
+            ));
+        }
+        // Keep the raw text only for scalars that were not normalised into a map.
+        let raw = match value.node {
+            Node::Map(_) | Node::Seq(_) => None,
+            _ => raw,
+        };
+        self.anchors.insert(
+            anchor,
+            Anchored {
+                value: value.clone(),
+                nodes,
+                raw,
+            },
+        );
+        Ok(())
     }
 
     /// Attach a finished value to its parent.
@@ -665,30 +684,25 @@ impl<'s> Builder<'s> {
         let mut col = start.col();
         let off = self.offset(line, col);
         let mut it = self.src[off..].chars().peekable();
-        loop {
-            match it.peek() {
-                Some('!') | Some('&') => {
-                    let verbatim = {
-                        let mut look = it.clone();
-                        look.next();
-                        look.peek() == Some(&'<')
-                    };
-                    while let Some(&c) = it.peek() {
-                        if verbatim {
-                            it.next();
-                            col += 1;
-                            if c == '>' {
-                                break;
-                            }
-                        } else if c.is_whitespace() || matches!(c, ',' | '[' | ']' | '{' | '}') {
-                            break;
-                        } else {
-                            it.next();
-                            col += 1;
-                        }
+        while let Some('!' | '&') = it.peek() {
+            let verbatim = {
+                let mut look = it.clone();
+                look.next();
+                look.peek() == Some(&'<')
+            };
+            while let Some(&c) = it.peek() {
+                if verbatim {
+                    it.next();
+                    col += 1;
+                    if c == '>' {
+                        break;
                     }
+                } else if c.is_whitespace() || matches!(c, ',' | '[' | ']' | '{' | '}') {
+                    break;
+                } else {
+                    it.next();
+                    col += 1;
                 }
-                _ => break,
             }
             // Blanks, line breaks and comments between properties and content.
             while let Some(&c) = it.peek() {
@@ -725,34 +739,30 @@ impl<'s> Builder<'s> {
         Pos::new(to_u32(line), to_u32(col + 1))
     }
 
+    fn line_text(&mut self, line: usize) -> &'s str {
+        let src = self.src;
+        let starts = self.line_starts();
+        match starts.get(line.saturating_sub(1)) {
+            Some(&start) => {
+                let end = starts.get(line).copied().unwrap_or(src.len());
+                &src[start..end]
+            }
+            None => "",
+        }
+    }
+
     /// A line near `line` whose indentation contains a tab: saphyr often reports a
     /// tab one token late (at the end of the previous line), so look around.
     fn tab_indent_near(&mut self, line: usize) -> Option<Pos> {
-        let src = self.src;
-        let starts = self.line_starts().to_vec();
-        let candidates = [line, line + 1, line.saturating_sub(1)];
-        for &l in &candidates {
+        for l in [line, line + 1, line.saturating_sub(1)] {
             if l == 0 {
                 continue;
             }
-            let Some(&start) = starts.get(l - 1) else {
-                continue;
-            };
-            let end = starts.get(l).copied().unwrap_or(src.len());
-            let text = &src[start..end];
-            let mut col = 0usize;
-            for c in text.chars() {
-                match c {
-                    ' ' => col += 1,
-                    '\t' => {
-                        let rest = text.trim_start_matches([' ', '\t']);
-                        if rest.trim_end().is_empty() {
-                            break;
-                        }
-                        return Some(Pos::new(to_u32(l), to_u32(col + 1)));
-                    }
-                    _ => break,
-                }
+            let text = self.line_text(l);
+            let indent = text.len() - text.trim_start_matches([' ', '\t']).len();
+            let blank = text.trim().is_empty();
+            if let Some(col) = text[..indent].find('\t').filter(|_| !blank) {
+                return Some(Pos::new(to_u32(l), to_u32(col + 1)));
             }
         }
         None
@@ -774,9 +784,10 @@ impl<'s> Builder<'s> {
             );
         }
         let message = match info {
-            "recursion limit exceeded" => format!(
-                "nesting deeper than {MAX_YAML_DEPTH} levels (flow collections '[' and '{{' may nest at most 255 deep)"
-            ),
+            // saphyr counts flow depth in a u8, a little below our own bound.
+            "recursion limit exceeded" => {
+                "nesting deeper than 255 levels of flow collections ('[' and '{')".to_string()
+            }
             "while parsing node, found unknown anchor" => {
                 let name: String = self.span_text(&Span::new(*m, Marker::new(0, m.line(), m.col() + 64)))
                     .split(|c: char| c.is_whitespace() || matches!(c, ',' | ']' | '}'))
@@ -812,6 +823,13 @@ impl<'s> Builder<'s> {
             "unexpected eof" => "unexpected end of input".to_string(),
             other => format!("invalid YAML: {other}"),
         };
+        // saphyr rejects some tabs YAML allows (e.g. after `key:`); say so.
+        if self.line_text(m.line()).contains('\t') {
+            return self.err(
+                pos,
+                format!("{message} (this line contains a tab character; use spaces instead)"),
+            );
+        }
         self.err(pos, message)
     }
 }
@@ -954,6 +972,32 @@ mod tests {
         assert_eq!(v.get("bucket").unwrap().node, Node::Int(5));
         let l = v.get("list").unwrap().as_seq().unwrap();
         assert_eq!(l[1].node, Node::Int(1));
+    }
+
+    #[test]
+    fn anchored_keys_keep_their_type_as_values() {
+        let v = one("&k 5: x\ny: *k\n");
+        assert_eq!(v.get("5").unwrap().as_str(), Some("x"));
+        assert_eq!(v.get("y").unwrap().node, Node::Int(5));
+    }
+
+    #[test]
+    fn nested_anchor_copies_are_bounded() {
+        let depth = 250;
+        let mut s = String::new();
+        for i in 0..depth {
+            s.push_str(&format!("&a{i} ["));
+        }
+        s.push_str(&"x, ".repeat(5000));
+        s.push_str(&"]".repeat(depth));
+        let e = err(&s);
+        assert!(e.message.contains("anchored values hold more than"), "{e}");
+    }
+
+    #[test]
+    fn other_errors_on_a_line_with_a_tab_say_so() {
+        let e = err("k:\tv\n");
+        assert!(e.message.contains("contains a tab character"), "{e}");
     }
 
     #[test]
