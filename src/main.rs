@@ -285,18 +285,18 @@ fn run_scan(a: ScanArgs) -> u8 {
                 && std::env::var_os("NO_COLOR").is_none()
         }
     };
+    if a.threads == Some(0) {
+        eprintln!("error: --threads must be at least 1");
+        return EXIT_ERROR;
+    }
+    // Evaluation recurses over policy expressions; give workers room to do so.
+    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(16 << 20);
     if let Some(n) = a.threads {
-        if n == 0 {
-            eprintln!("error: --threads must be at least 1");
-            return EXIT_ERROR;
-        }
-        if let Err(e) = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-        {
-            eprintln!("error: cannot start {n} threads: {e}");
-            return EXIT_ERROR;
-        }
+        pool = pool.num_threads(n);
+    }
+    if let Err(e) = pool.build_global() {
+        eprintln!("error: cannot start the worker threads: {e}");
+        return EXIT_ERROR;
     }
     let Some(checked) = compile_policies(&a.policies.policies, std::io::stderr().is_terminal())
     else {

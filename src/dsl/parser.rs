@@ -7,7 +7,10 @@ use super::ast::*;
 use super::lexer::{commit, error, failure, ws, PErr, PResult, Src};
 
 /// Deeper nesting than this is refused instead of overflowing the stack.
-const MAX_DEPTH: usize = 64;
+const MAX_DEPTH: usize = 32;
+/// Operator chains (`a and b and ...`) and paths (`x.a.b...`) build nested trees
+/// that later stages walk recursively; their length is bounded too.
+const MAX_CHAIN: usize = 256;
 
 /// Where parsing stopped and what was expected there.
 #[derive(Debug, Clone)]
@@ -327,7 +330,7 @@ impl<'s> Parser<'s> {
         if d >= MAX_DEPTH {
             return failure(
                 ws(i),
-                "a shallower expression (nesting is limited to 64 levels)",
+                "a shallower expression (nesting is limited to 32 levels)",
             );
         }
         self.depth.set(d + 1);
@@ -344,7 +347,15 @@ impl<'s> Parser<'s> {
         words: bool,
     ) -> PResult<'s, Expr> {
         let (mut i, mut lhs) = next(self, i)?;
+        let mut n = 0;
         'outer: loop {
+            n += 1;
+            if n > MAX_CHAIN {
+                return failure(
+                    ws(i),
+                    "a shorter expression (at most 256 operands in a row)",
+                );
+            }
             for (tok, op) in ops {
                 let m = if words {
                     self.src.keyword(i, tok)
@@ -433,7 +444,7 @@ impl<'s> Parser<'s> {
         if d >= MAX_DEPTH {
             return failure(
                 ws(i),
-                "a shallower expression (nesting is limited to 64 levels)",
+                "a shallower expression (nesting is limited to 32 levels)",
             );
         }
         self.depth.set(d + 1);
@@ -573,7 +584,7 @@ impl<'s> Parser<'s> {
 
     fn postfix(&self, i: &'s str) -> PResult<'s, Expr> {
         let (mut i, mut e) = self.primary(i)?;
-        loop {
+        for _ in 0..=MAX_CHAIN {
             let t = ws(i);
             if let Some(rest) = t.strip_prefix('.') {
                 if let Ok((rest2, star)) = self.src.symbol(rest, "*") {
@@ -639,6 +650,7 @@ impl<'s> Parser<'s> {
                 return Ok((i, e));
             }
         }
+        failure(ws(i), "a shorter path (at most 256 steps)")
     }
 
     fn primary(&self, i: &'s str) -> PResult<'s, Expr> {
@@ -821,5 +833,137 @@ fn test_expr(e: Expr, t: Test, negated: bool, span: Span) -> Expr {
     Expr {
         kind: ExprKind::Test(Box::new(e), t, negated),
         span,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn show(e: &Expr) -> String {
+        match &e.kind {
+            ExprKind::Null => "null".into(),
+            ExprKind::Bool(b) => b.to_string(),
+            ExprKind::Num(n) => n.to_string(),
+            ExprKind::Str(s) => format!("{s:?}"),
+            ExprKind::List(items) => format!(
+                "[{}]",
+                items.iter().map(show).collect::<Vec<_>>().join(", ")
+            ),
+            ExprKind::Var(v) => v.clone(),
+            ExprKind::Current => "@".into(),
+            ExprKind::Field(b, n) => format!("{}.{}", show(b), n.name),
+            ExprKind::Index(b, i) => format!("{}[{}]", show(b), show(i)),
+            ExprKind::Wildcard(b) => format!("{}[*]", show(b)),
+            ExprKind::Filter(b, p) => format!("{}[? {}]", show(b), show(p)),
+            ExprKind::Call { ns, name, args } => format!(
+                "{}{}({})",
+                ns.as_ref()
+                    .map_or(String::new(), |n| format!("{}.", n.name)),
+                name.name,
+                args.iter().map(show).collect::<Vec<_>>().join(", ")
+            ),
+            ExprKind::Unary(UnOp::Not, e) => format!("(not {})", show(e)),
+            ExprKind::Unary(UnOp::Neg, e) => format!("(-{})", show(e)),
+            ExprKind::Binary(op, l, r) => format!("({} {op} {})", show(l), show(r)),
+            ExprKind::Matches(e, re) => format!("({} matches {:?})", show(e), re.value),
+            ExprKind::Test(e, t, neg) => {
+                format!("({} {}{t:?})", show(e), if *neg { "not " } else { "" })
+            }
+            ExprKind::Quant { q, var, list, body } => {
+                format!("({q:?} {} in {}: {})", var.name, show(list), show(body))
+            }
+        }
+    }
+
+    fn p(s: &str) -> String {
+        show(&parse_expr(s).unwrap_or_else(|e| panic!("{s}: {e:?}")))
+    }
+
+    #[test]
+    fn precedence_and_associativity() {
+        assert_eq!(p("a or b and not c"), "(a or (b and (not c)))");
+        assert_eq!(p("1 + 2 * 3 == 7"), "((1 + (2 * 3)) == 7)");
+        assert_eq!(p("x.A not in [1, -2]"), "(x.A not in [1, -2])");
+        assert_eq!(
+            p("x.B not exists and x.C empty"),
+            "((x.B not Exists) and (x.C Empty))"
+        );
+        assert_eq!(p("x is not string"), "(x not Is(String))");
+    }
+
+    #[test]
+    fn paths_filters_and_calls() {
+        assert_eq!(p("v.Rules[*].Port[0]"), "v.Rules[*].Port[0]");
+        assert_eq!(p("v.Tags[\"aws:x\"]"), "v.Tags[\"aws:x\"]");
+        assert_eq!(p("v.R[? @.P == 22].Q"), "v.R[? (@.P == 22)].Q");
+        assert_eq!(p("kms.key(v.KmsKeyId).state"), "kms.key(v.KmsKeyId).state");
+        assert_eq!(p("len(v.X) > 0"), "(len(v.X) > 0)");
+    }
+
+    #[test]
+    fn quantifier_body_extends_to_the_end() {
+        assert_eq!(
+            p("all r in v.R[*]: r.A and r.B"),
+            "(All r in v.R[*]: (r.A and r.B))"
+        );
+        assert_eq!(p("(any r in xs: r) and y"), "((Any r in xs: r) and y)");
+        // `any(...)` is a call, not a quantifier.
+        assert_eq!(p("any(x)"), "any(x)");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!("{}x{}", "(".repeat(10_000), ")".repeat(10_000));
+        let e = parse_expr(&deep).expect_err("too deep");
+        assert!(e.expected.contains("nesting"), "{e:?}");
+        let nots = format!("{}x", "not ".repeat(10_000));
+        assert!(parse_expr(&nots).is_err());
+    }
+
+    #[test]
+    fn long_chains_are_bounded() {
+        let chain = vec!["x"; 10_000].join(" and ");
+        assert!(parse_expr(&chain).is_err());
+        let path = format!("x{}", ".a".repeat(10_000));
+        assert!(parse_expr(&path).is_err());
+        let ok = vec!["x"; 200].join(" and ");
+        assert!(parse_expr(&ok).is_ok());
+    }
+
+    #[test]
+    fn messages_interpolate() {
+        let f = parse_file("policy p { severity low for resource \"A::B::C\" as v require v.X else \"{v.id} has {{x}} {v.X}\" }")
+            .expect("parses");
+        let Item::Policy(pol) = &f.items[0];
+        let Stmt::Require {
+            message: Some(m), ..
+        } = &pol.blocks[0].stmts[0]
+        else {
+            panic!("require with message")
+        };
+        let parts: Vec<String> = m
+            .parts
+            .iter()
+            .map(|p| match p {
+                MsgPart::Text(t) => t.clone(),
+                MsgPart::Expr(e) => format!("<{}>", show(e)),
+            })
+            .collect();
+        assert_eq!(parts, ["<v.id>", " has {x} ", "<v.X>"]);
+    }
+
+    #[test]
+    fn errors_say_what_was_expected() {
+        let e = parse_file("policy p {\n  severity low\n  for resource \"A::B::C\" v\n}")
+            .expect_err("no as");
+        assert!(e.expected.contains("`as NAME`"), "{e:?}");
+        let e = parse_expr("a = 1").expect_err("single =");
+        assert!(e.expected.contains("'=='"), "{e:?}");
+        let e = parse_file(
+            "policy p { severity low for resource \"A::B::C\" as v require v.X else \"oops }",
+        )
+        .expect_err("unterminated");
+        assert!(e.expected.contains("closing"), "{e:?}");
     }
 }
