@@ -149,7 +149,728 @@ fn expect_only(findings: &[Finding], cases: &[(&str, &str, u32)]) {
 }
 
 #[test]
+fn alb_listener_https() {
+    let f = scan("alb-listener-https");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("PartnerTlsListener", "pass", 11),
+            ("PartnerHttpListener", "fail", 27), // HTTP with a fixed response
+            ("PartnerRedirectListener", "pass", 36), // HTTP that redirects to HTTPS
+            ("SyslogListener", "pass", 50),      // TLS
+            ("DnsListener", "pass", 61),         // UDP
+            // cfn.yaml
+            ("HttpsListener", "pass", 26),
+            ("HttpRedirectListener", "pass", 39), // HTTP that redirects to HTTPS
+            ("AdminHttpListener", "fail", 57),    // HTTP forward
+            ("HostRedirectListener", "fail", 68), // a redirect that keeps #{protocol}
+            ("ApiListener", "unknown", 81),       // `!Ref` to a parameter without default
+            ("PostgresListener", "pass", 93),     // TCP
+            // plan.json
+            ("aws_alb_listener.legacy_http", "fail", 28), // HTTP forward (aws_alb_listener)
+            ("aws_lb_listener.http_redirect", "pass", 101),
+            ("aws_lb_listener.http_same_protocol", "fail", 180), // a redirect that keeps #{protocol}
+            ("aws_lb_listener.https", "pass", 199),
+            ("aws_lb_listener.mqtt", "pass", 237), // TCP
+            ("module.api.aws_lb_listener.http", "fail", 326),
+        ],
+    );
+}
+
+#[test]
+fn alb_listener_tls_policy() {
+    let f = scan("alb-listener-tls-policy");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("BackofficeHttps", "fail", 10), // ELBSecurityPolicy-TLS-1-1-2017-01
+            ("ReportingHttps", "pass", 15),  // ELBSecurityPolicy-TLS13-1-3-2021-06
+            ("LdapsTls", "fail", 32),        // TLS listener with TLS13-1-0
+            // cfn.yaml
+            ("StorefrontHttps", "pass", 19), // ELBSecurityPolicy-TLS13-1-2-2021-06
+            ("LegacyHttps", "fail", 38),     // ELBSecurityPolicy-2016-08
+            ("DefaultPolicyHttps", "fail", 47), // no SslPolicy: the Properties line
+            ("CheckoutHttps", "unknown", 63), // `!Ref` to a parameter without default
+            ("MqttTls", "pass", 83),         // TLS listener with FS-1-2-Res
+            // plan.json
+            ("aws_alb_listener.shop_legacy", "fail", 29),
+            ("aws_lb_listener.mqtt_tls", "pass", 102),
+            ("aws_lb_listener.shop_default_policy", "fail", 146), // ssl_policy not configured (known after apply)
+            ("aws_lb_listener.shop_https", "pass", 226),
+            ("module.admin.aws_lb_listener.https", "fail", 317), // ELBSecurityPolicy-FS-2018-06
+        ],
+    );
+    // Plain HTTP and TCP listeners are not judged.
+    for id in [
+        "StorefrontHttp",
+        "ReportingTcp",
+        "aws_lb_listener.shop_http",
+    ] {
+        assert!(absent(&f, id), "{id} must have no result");
+    }
+    assert_eq!(
+        finding(&f, "DefaultPolicyHttps").message,
+        "listener DefaultPolicyHttps uses the ELB default security policy, ELBSecurityPolicy-2016-08, which allows TLS 1.0 and 1.1"
+    );
+}
+
+#[test]
+fn alb_waf_association() {
+    let f = scan("alb-waf-association");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("ApiLoadBalancer", "pass", 12), // association through `Fn::GetAtt ... LoadBalancerArn`
+            ("WebhooksLoadBalancer", "fail", 28), // no association: the load balancer's line
+            // cfn.yaml
+            ("PortalLoadBalancer", "pass", 24), // association with ResourceArn: !Ref PortalLoadBalancer
+            ("DocsLoadBalancer", "fail", 36),   // Scheme not set (internet-facing), no association
+            ("StagingLoadBalancer", "unknown", 58), // Scheme from a parameter without default: points at it
+            ("SupportLoadBalancer", "unknown", 74), // the only association names an imported ARN
+            // plan.json
+            ("aws_alb.legacy", "fail", 8), // aws_alb without association
+            ("aws_lb.partners", "fail", 92), // `internal` not configured: internet-facing
+            ("aws_lb.web", "pass", 119),   // resource_arn = aws_lb.web.arn
+            ("module.edge.aws_lb.this", "pass", 212), // child module: resource_arn = aws_lb.this.arn
+        ],
+    );
+    // Internal and network load balancers are not judged.
+    for id in [
+        "AdminLoadBalancer",
+        "GameServerLoadBalancer",
+        "aws_lb.internal_api",
+        "aws_lb.game",
+    ] {
+        assert!(absent(&f, id), "{id} must have no result");
+    }
+}
+
+#[test]
+fn cloudfront_min_tls() {
+    let f = scan("cloudfront-min-tls");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("ApiDistribution", "pass", 5),        // TLSv1.2_2019
+            ("MediaDistribution", "fail", 32),     // TLSv1.2_2018
+            ("DownloadsDistribution", "fail", 45), // no MinimumProtocolVersion: the ViewerCertificate line
+            ("StatusDistribution", "pass", 52),    // TLSv1.3_2025
+            // cfn.yaml
+            ("WwwDistribution", "pass", 13),      // TLSv1.2_2021
+            ("LegacyDistribution", "fail", 49),   // TLSv1.1_2016
+            ("PreviewDistribution", "fail", 66),  // CloudFront default certificate
+            ("DocsDistribution", "fail", 71), // no ViewerCertificate: the DistributionConfig line
+            ("ShopDistribution", "unknown", 100), // `!Ref` to a parameter without default
+            // plan.json
+            ("aws_cloudfront_distribution.legacy", "fail", 89),
+            ("aws_cloudfront_distribution.preview", "fail", 220), // CloudFront default certificate
+            ("aws_cloudfront_distribution.www", "pass", 274),
+            ("module.docs.aws_cloudfront_distribution.this", "pass", 413),
+        ],
+    );
+    assert_eq!(
+        finding(&f, "aws_cloudfront_distribution.legacy").message,
+        "distribution aws_cloudfront_distribution.legacy accepts viewer TLS below TLSv1.2_2019 (minimum_protocol_version TLSv1.2_2018)"
+    );
+}
+
+#[test]
+fn cloudfront_viewer_https() {
+    let f = scan("cloudfront-viewer-https");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("HelpDistribution", "fail", 16), // the second CacheBehaviors item allows HTTP
+            ("ForumDistribution", "unknown", 29), // `Ref` to a parameter without default
+            // cfn.yaml
+            ("StorefrontDistribution", "pass", 10),
+            ("BlogDistribution", "fail", 49), // default cache behaviour allow-all
+            ("CatalogDistribution", "fail", 73), // the second CacheBehaviors item allows HTTP
+            // plan.json
+            ("aws_cloudfront_distribution.blog", "fail", 44), // default_cache_behavior allow-all
+            ("aws_cloudfront_distribution.catalog", "fail", 238), // second ordered_cache_behavior allow-all
+            ("aws_cloudfront_distribution.shop", "pass", 358),
+            ("module.help.aws_cloudfront_distribution.this", "pass", 540),
+        ],
+    );
+}
+
+#[test]
+fn cloudfront_waf() {
+    let f = scan("cloudfront-waf");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("ApiDistribution", "pass", 4), // a literal web ACL ARN
+            ("ImportedAclDistribution", "unknown", 20), // `Fn::ImportValue`
+            ("AssetsDistribution", "fail", 29), // no WebACLId: the DistributionConfig line
+            // cfn.yaml
+            ("WwwDistribution", "pass", 34), // `!GetAtt` of a web ACL of the template
+            ("DocsDistribution", "fail", 52), // no WebACLId: the DistributionConfig line
+            ("BetaDistribution", "fail", 68), // WebACLId: ""
+            ("PartnerDistribution", "unknown", 83), // `!Ref` to a parameter without default
+            // plan.json
+            ("aws_cloudfront_distribution.api", "pass", 8),
+            ("aws_cloudfront_distribution.docs", "fail", 227), // web_acl_id null
+            ("aws_cloudfront_distribution.www", "pass", 274), // web_acl_id = aws_wafv2_web_acl.edge.arn (known after apply)
+            (
+                "module.status_page.aws_cloudfront_distribution.this",
+                "fail",
+                545,
+            ), // child module, web_acl_id ""
+        ],
+    );
+}
+
+#[test]
+fn dynamodb_table_cmk() {
+    let f = scan("dynamodb-table-cmk");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("ProductsTable", "pass", 5), // SSEEnabled: "true" without SSEType (KMS is the default)
+            ("PricesTable", "fail", 22),  // SSEType AES256: the second require
+            ("InventoryGlobalTable", "fail", 28), // no SSESpecification: the Properties line
+            // cfn.yaml
+            ("OrdersTable", "pass", 16),
+            ("SessionsTable", "fail", 43), // SSEEnabled: false
+            ("CacheTable", "fail", 47),    // no SSESpecification: the Properties line
+            ("AuditTable", "unknown", 70), // `!Ref` to a parameter without default
+            ("CustomersGlobalTable", "pass", 72),
+            // plan.json
+            ("aws_dynamodb_table.orders", "pass", 8),
+            ("aws_dynamodb_table.rate_limits", "fail", 75), // no server_side_encryption block (known after apply)
+            ("aws_dynamodb_table.sessions", "fail", 155),
+            ("module.state_backend.aws_dynamodb_table.locks", "pass", 206), // enabled with the AWS managed key (kms_key_arn empty)
+        ],
+    );
+    assert_eq!(
+        finding(&f, "PricesTable").message,
+        "table PricesTable has SSEType AES256; only KMS uses a KMS key"
+    );
+}
+
+#[test]
+fn ebs_default_encryption() {
+    let f = scan("ebs-default-encryption");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // plan.json
+            ("aws_ebs_encryption_by_default.eu_west_1", "pass", 18),
+            ("aws_ebs_encryption_by_default.us_east_1", "fail", 37), // an update that turns the default off
+            (
+                "module.prod_account.aws_ebs_encryption_by_default.this",
+                "pass",
+                65,
+            ),
+            (
+                "module.sandbox_account.aws_ebs_encryption_by_default.this",
+                "fail",
+                89,
+            ), // child module
+        ],
+    );
+}
+
+#[test]
 fn ebs_volume_encryption() {
     let f = scan("ebs-volume-encryption");
     insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("AgentVolume", "pass", 19),
+            ("CacheVolume", "unknown", 33), // `Ref` to a parameter without default
+            ("ArtifactVolume", "fail", 41), // "false" as a string
+            ("ConditionalVolume", "pass", 44), // `Fn::If` decided by the parameter's default: the true branch
+            ("FrankfurtVolume", "fail", 57), // undecidable `Fn::If` whose false branch is `AWS::NoValue`
+            ("LogsVolume", "fail", 62),      // no Encrypted: the Properties line
+            // cfn.yaml
+            ("ReportsVolume", "pass", 26),
+            ("QuotedVolume", "pass", 35), // Encrypted: "true" (CloudFormation accepts the string)
+            ("PlainVolume", "fail", 48),
+            ("DefaultVolume", "fail", 52), // no Encrypted: the Properties line
+            ("ScratchVolume", "unknown", 62), // `!Ref` to a parameter without default
+            ("RegionalVolume", "fail", 69), // undecidable `!If` (AWS::Region): fails on the false branch
+            ("ProdVolume", "pass", 71), // decidable `!If` (Environment defaults to prod): only the true branch
+            ("DevOnlyEncryptedVolume", "fail", 83), // decidable `!If`: only the false branch
+            ("RestoredVolume", "fail", 93), // second YAML document of the file
+            // plan.json
+            ("aws_ebs_volume.data", "pass", 8),
+            ("aws_ebs_volume.logs", "fail", 38), // `encrypted` not configured (known after apply): the values line
+            ("aws_ebs_volume.scratch", "fail", 59),
+            ("module.db_host.aws_ebs_volume.pgdata", "pass", 96),
+            ("module.db_host.aws_ebs_volume.wal", "fail", 125), // child module, false from a module variable
+        ],
+    );
+    // An undecidable `!If` fails on the branch that fails, and says which.
+    assert!(finding(&f, "RegionalVolume")
+        .message
+        .ends_with("(when condition InUsEast1 is false)"));
+    assert!(finding(&f, "FrankfurtVolume")
+        .message
+        .ends_with("(when condition InFrankfurt is false)"));
+    // A decidable `!If` is not split into branches.
+    assert!(!finding(&f, "DevOnlyEncryptedVolume")
+        .message
+        .contains("when condition"));
+    assert_eq!(finding(&f, "RestoredVolume").document, 1);
+}
+
+#[test]
+fn ec2_block_device_encryption() {
+    let f = scan("ec2-block-device-encryption");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("RunnerInstance", "pass", 11),
+            ("RunnerLaunchTemplate", "fail", 34), // undecidable `Fn::If`
+            ("CacheLaunchConfig", "fail", 53),    // second mapping of a launch configuration
+            ("BuildLaunchConfig", "pass", 58),    // encrypted EBS root plus an ephemeral mapping
+            ("SpotLaunchTemplate", "pass", 69),   // no block device mappings at all
+            // cfn.yaml
+            ("WebInstance", "pass", 18), // encrypted EBS root plus an instance-store (ephemeral) mapping
+            ("BatchInstance", "fail", 47), // the second EBS mapping is not encrypted
+            ("ToolsInstance", "fail", 56), // Ebs without Encrypted: the Ebs line; NoDevice mappings are not EBS
+            ("BastionInstance", "pass", 62), // no mappings: nothing to judge (see the policy description)
+            ("WorkerLaunchConfig", "unknown", 77), // `!Ref` to a parameter without default
+            ("AppLaunchTemplate", "pass", 79),
+            ("LegacyLaunchTemplate", "fail", 108), // second mapping of a launch template
+            // plan.json
+            ("aws_instance.bastion", "unknown", 14), // root_block_device not configured: computed by the provider
+            ("aws_instance.batch", "fail", 46),
+            ("aws_instance.legacy", "fail", 102),
+            ("aws_instance.reports", "fail", 132), // root_block_device without `encrypted` (known after apply)
+            ("aws_instance.web", "pass", 165),
+            ("aws_launch_configuration.cache", "fail", 217), // ebs_block_device of a launch configuration
+            ("aws_launch_configuration.workers", "pass", 254),
+            ("aws_launch_template.app", "pass", 292),
+            ("module.runners.aws_launch_template.this", "fail", 379), // launch template `encrypted` is a string ("false")
+        ],
+    );
+    assert!(finding(&f, "RunnerLaunchTemplate")
+        .message
+        .ends_with("(when condition InGovCloud is false)"));
+    assert_eq!(
+        finding(&f, "aws_instance.legacy").message,
+        "the root block device of aws_instance.legacy is not encrypted"
+    );
+}
+
+#[test]
+fn efs_encryption() {
+    let f = scan("efs-encryption");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("HomeDirectories", "pass", 10),
+            ("BuildCache", "fail", 20), // `Fn::If` decided by the parameter's default (dev): the false branch
+            // cfn.yaml
+            ("ContentFileSystem", "pass", 15),
+            ("ScratchFileSystem", "fail", 27), // no Encrypted: the Properties line
+            ("ExportFileSystem", "fail", 36),
+            ("UploadsFileSystem", "unknown", 43), // `!Ref` to a parameter without default
+            // plan.json
+            ("aws_efs_file_system.content", "pass", 8),
+            ("aws_efs_file_system.exports", "fail", 35),
+            ("aws_efs_file_system.scratch", "fail", 55), // `encrypted` not configured (known after apply): EFS's default is unencrypted
+            ("module.jenkins.aws_efs_file_system.home", "pass", 72),
+        ],
+    );
+}
+
+#[test]
+fn elasticache_transit_encryption() {
+    let f = scan("elasticache-transit-encryption");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("LeaderboardCache", "pass", 7), // TransitEncryptionEnabled: "true"
+            ("MatchmakingCache", "fail", 26), // undecidable `Fn::If` (AWS::AccountId)
+            // cfn.yaml
+            ("SessionCache", "pass", 13),
+            ("CatalogCache", "fail", 28), // no TransitEncryptionEnabled: the Properties line
+            ("RateLimitCache", "fail", 42), // TransitEncryptionEnabled: false
+            ("FeatureFlagCache", "unknown", 51), // `!Ref` to a parameter without default
+            // plan.json
+            ("aws_elasticache_replication_group.catalog", "fail", 14), // not configured (known after apply): the values line
+            ("aws_elasticache_replication_group.rate_limits", "fail", 64),
+            ("aws_elasticache_replication_group.sessions", "pass", 72),
+            (
+                "module.queue_cache.aws_elasticache_replication_group.this",
+                "pass",
+                109,
+            ),
+        ],
+    );
+    assert!(finding(&f, "MatchmakingCache")
+        .message
+        .ends_with("(when condition InProductionAccount is false)"));
+}
+
+#[test]
+fn guardduty_detector_enabled() {
+    let f = scan("guardduty-detector-enabled");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("BaselineDetector", "pass", 15), // `Fn::If` decided by the parameter's default
+            ("LegacyDetector", "fail", 25),   // "false" as a string is false to CloudFormation
+            ("QuotedDetector", "pass", 28),
+            // cfn.yaml
+            ("Detector", "pass", 17),
+            ("SandboxDetector", "fail", 31),
+            ("StackSetDetector", "unknown", 37), // `!Ref` to a parameter without default
+            ("ProductionOnlyDetector", "fail", 42), // undecidable `!If`: the false branch disables it
+            // plan.json
+            ("aws_guardduty_detector.main", "pass", 8),
+            ("aws_guardduty_detector.staging", "fail", 40), // an update that disables the detector
+            (
+                "module.member_baseline.aws_guardduty_detector.this",
+                "pass",
+                56,
+            ),
+            (
+                "module.sandbox_baseline.aws_guardduty_detector.this",
+                "fail",
+                81,
+            ), // child module, value from a module variable
+        ],
+    );
+    assert!(finding(&f, "ProductionOnlyDetector")
+        .message
+        .ends_with("(when condition IsProductionAccount is false)"));
+}
+
+#[test]
+fn kms_key_policy_no_wildcard() {
+    let f = scan("kms-key-policy-no-wildcard");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("ReportingKey", "pass", 7), // {"AWS": "*"} with a Condition
+            ("ExportKey", "fail", 34),   // Principal "*" with an empty Condition
+            ("ConsumerKey", "unknown", 45), // principal from a parameter without default
+            // cfn.yaml
+            ("LedgerKey", "pass", 5),  // the account root through `!Sub`
+            ("SharedKey", "fail", 37), // {"AWS": "*"} without a Condition: the AWS line
+            ("OrganizationKey", "pass", 43), // {"AWS": "*"} restricted by aws:PrincipalOrgID
+            ("PublicKey", "fail", 68), // Principal "*"
+            ("PartnerKey", "fail", 82), // "*" in a list of principals: that item
+            ("DenyEveryoneElseKey", "pass", 86), // Principal "*" in a Deny statement
+            ("DefaultPolicyKey", "pass", 105), // no KeyPolicy: the default key policy
+            // plan.json
+            ("aws_kms_key.app", "pass", 8),
+            ("aws_kms_key.defaults", "pass", 31), // policy not configured: the default key policy
+            ("aws_kms_key.open", "fail", 68),     // {"AWS": "*"} in a JSON string: the policy line
+            ("module.org_backup.aws_kms_key.this", "pass", 80), // child module, "*" with a Condition
+        ],
+    );
+}
+
+#[test]
+fn kms_key_rotation() {
+    let f = scan("kms-key-rotation");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("SessionKey", "pass", 7),   // EnableKeyRotation: "true"
+            ("ExportKey", "fail", 13),   // EnableKeyRotation: "false" on a one-line Properties
+            ("TokenKey", "unknown", 17), // KeySpec from a parameter without default: the `when` cannot be decided
+            // cfn.yaml
+            ("DataKey", "pass", 10),
+            ("LogsKey", "fail", 19), // no EnableKeyRotation: the Properties line
+            ("BackupKey", "fail", 28), // explicit SYMMETRIC_DEFAULT / ENCRYPT_DECRYPT, rotation off
+            ("ArchiveKey", "unknown", 54), // `!Ref` to a parameter without default
+            // plan.json
+            ("aws_kms_key.data", "pass", 8),
+            ("aws_kms_key.logs", "fail", 42),
+            (
+                r#"module.tenant_keys.aws_kms_key.this["acme"]"#,
+                "pass",
+                100,
+            ),
+            (
+                r#"module.tenant_keys.aws_kms_key.this["globex"]"#,
+                "fail",
+                136,
+            ), // for_each instance in a child module
+        ],
+    );
+    // Asymmetric, HMAC and imported-material keys cannot rotate automatically.
+    for id in [
+        "SigningKey",
+        "WebhookMacKey",
+        "ImportedMaterialKey",
+        "DeviceKey",
+        "aws_kms_key.signing",
+        "aws_kms_key.webhooks",
+    ] {
+        assert!(absent(&f, id), "{id} must have no result");
+    }
+}
+
+#[test]
+fn rds_storage_encryption() {
+    let f = scan("rds-storage-encryption");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("EventsCluster", "unknown", 12), // `Ref` to a parameter without default
+            ("ArchiveCluster", "fail", 21),
+            ("CatalogDatabase", "pass", 26),
+            // cfn.yaml
+            ("AppDatabase", "pass", 10),
+            ("LegacyDatabase", "fail", 29),
+            ("ReportingDatabase", "fail", 35), // no StorageEncrypted: the Properties line
+            ("LedgerCluster", "pass", 42),
+            ("AnalyticsCluster", "fail", 69), // no StorageEncrypted: the Properties line
+            // plan.json
+            ("aws_db_instance.app", "pass", 8),
+            ("aws_db_instance.legacy", "fail", 80),
+            ("aws_db_instance.reports", "fail", 121), // storage_encrypted null (not configured)
+            ("aws_rds_cluster.analytics", "fail", 154),
+            ("aws_rds_cluster.ledger", "pass", 166),
+            ("aws_rds_cluster.serverless", "fail", 205), // storage_encrypted not configured (known after apply)
+            ("module.wiki.aws_db_instance.this", "pass", 252),
+        ],
+    );
+    // Instances of an Aurora cluster are judged through the cluster.
+    for id in [
+        "LedgerWriter",
+        "LedgerReader",
+        "ImportedClusterReader",
+        "aws_rds_cluster_instance.ledger_writer",
+    ] {
+        assert!(absent(&f, id), "{id} must have no result");
+    }
+}
+
+#[test]
+fn redshift_cluster_encryption() {
+    let f = scan("redshift-cluster-encryption");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("FinanceWarehouse", "pass", 7),
+            ("RegulatedWarehouse", "fail", 27), // undecidable `Fn::If` (AWS::Partition)
+            // cfn.yaml
+            ("Warehouse", "pass", 18),
+            ("SandboxWarehouse", "fail", 32), // no Encrypted: the Properties line
+            ("MarketingWarehouse", "fail", 47),
+            ("PartnerWarehouse", "unknown", 57), // `!Ref` to a parameter without default
+            // plan.json
+            ("aws_redshift_cluster.sandbox", "fail", 21),
+            ("aws_redshift_cluster.warehouse", "pass", 39),
+            ("module.finance.aws_redshift_cluster.this", "pass", 74),
+            ("module.marketing.aws_redshift_cluster.this", "fail", 123), // child module
+        ],
+    );
+    assert!(finding(&f, "RegulatedWarehouse")
+        .message
+        .ends_with("(when condition IsGovCloud is false)"));
+}
+
+#[test]
+fn s3_bucket_secure_transport() {
+    let f = scan("s3-bucket-secure-transport");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("ExchangeBucket", "pass", 5), // Condition value as a list ["false"]
+            ("InboxBucket", "fail", 63),   // its policy denies only DeleteObject
+            ("OutboxBucket", "fail", 86),  // no bucket policy
+            // cfn.yaml
+            ("SiteBucket", "pass", 5), // "aws:SecureTransport": "false" (a string)
+            ("UploadsBucket", "pass", 31), // aws:SecureTransport: false (a boolean)
+            ("MediaBucket", "fail", 50), // the template's policies are for another bucket
+            ("ReportsBucket", "fail", 65), // an Allow with aws:SecureTransport true is not a deny
+            ("ArchiveBucket", "pass", 84), // policy names the bucket by its BucketName; BoolIfExists
+            // Its own policy denies plain HTTP; another policy whose `Bucket` is a
+            // parameter without default does not make that unknown.
+            ("LandingBucket", "pass", 110),
+            ("QuarantineBucket", "unknown", 130), // a policy for a parameter-named bucket may be for this one
+            // plan.json
+            // Values parsed by json() are reported at the policy string itself.
+            ("aws_s3_bucket.logs", "fail", 39),
+            ("aws_s3_bucket.assets", "pass", 8), // aws_s3_bucket_policy with bucket = aws_s3_bucket.assets.id
+            ("aws_s3_bucket.legacy", "pass", 23), // deprecated inline policy argument
+            ("aws_s3_bucket.tmp", "fail", 54),   // no policy at all
+            // The policy is jsonencode(...) of the bucket's ARN: known only after apply.
+            ("aws_s3_bucket.uploads", "unknown", 114),
+            ("module.cdn_origin.aws_s3_bucket.this", "pass", 122), // child module; BoolIfExists with a list
+        ],
+    );
+}
+
+#[test]
+fn s3_bucket_sse_kms() {
+    let f = scan("s3-bucket-sse-kms");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("AssetsBucket", "pass", 12),
+            ("AccessLogsBucket", "fail", 34), // AES256 (SSE-S3)
+            ("ReportsBucket", "pass", 40), // `Fn::If` decided by the parameter's default: aws:kms
+            ("PartnerBucket", "fail", 61), // undecidable `Fn::If`: the true branch is AES256
+            // cfn.yaml
+            ("CuratedBucket", "pass", 17),
+            ("RegulatedBucket", "pass", 29), // aws:kms:dsse
+            ("StagingBucket", "fail", 44),   // AES256 (SSE-S3)
+            ("ExportsBucket", "fail", 48),   // no BucketEncryption: the Properties line
+            ("ScratchBucket", "fail", 55),   // no Properties at all: the logical id line
+            ("RawBucket", "unknown", 65),    // `!Ref` to a parameter without default
+            // plan.json
+            ("aws_s3_bucket.data", "pass", 26), // separate configuration whose `bucket` is aws_s3_bucket.data.id
+            ("aws_s3_bucket.legacy", "pass", 41), // deprecated inline server_side_encryption_configuration
+            ("aws_s3_bucket.legacy_aes", "fail", 99), // inline configuration with AES256
+            ("aws_s3_bucket.named", "pass", 140), // separate configuration naming the bucket literally (aws:kms:dsse)
+            ("aws_s3_bucket.scratch", "fail", 161), // no configuration: S3's default SSE-S3 (known after apply)
+            ("aws_s3_bucket.logs", "fail", 213), // separate configuration with AES256: its sse_algorithm line
+            ("module.archive.aws_s3_bucket.this", "pass", 266), // child module; the key comes in through a module variable
+        ],
+    );
+    assert!(finding(&f, "PartnerBucket")
+        .message
+        .ends_with("(when condition InChina is true)"));
+}
+
+#[test]
+fn sg_no_public_admin_ports() {
+    let f = scan("sg-no-public-admin-ports");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("WindowsSecurityGroup", "fail", 11), // IpProtocol "6" (TCP by number) to 3389
+            ("JumpHostSecurityGroup", "pass", 15), // 22 from a security group, ICMPv6 (58) from ::/0
+            ("LegacyRangeSecurityGroup", "fail", 32), // ports "20"-"25" as strings
+            ("AnyProtocolIngress", "fail", 41),    // standalone ingress, protocol -1 from ::/0
+            ("PartnerSshIngress", "pass", 44),     // standalone ingress, 22 from a partner network
+            // cfn.yaml
+            ("WebSecurityGroup", "pass", 16), // 443 and 80 from the internet
+            ("InternalSshSecurityGroup", "pass", 31), // 22 from 10.0.0.0/8
+            ("OpenSshSecurityGroup", "fail", 55), // the second rule: 22 from 0.0.0.0/0
+            ("WideOpenSecurityGroup", "fail", 66), // 0-65535 from 0.0.0.0/0
+            ("AllTrafficSecurityGroup", "fail", 75), // protocol "-1" from 0.0.0.0/0
+            ("RdpSecurityGroup", "fail", 86), // 3389 from ::/0
+            ("PingSecurityGroup", "pass", 88), // ICMP from anywhere
+            ("OfficeSecurityGroup", "unknown", 108), // CIDR from a parameter without default
+            ("DefaultedSshSecurityGroup", "fail", 119), // CIDR from a parameter whose default is 0.0.0.0/0
+            ("BastionSecurityGroup", "pass", 121),      // no inline rules
+            ("BastionSshIngress", "fail", 134), // standalone AWS::EC2::SecurityGroupIngress, 22 from 0.0.0.0/0
+            ("BastionHttpsIngress", "pass", 136),
+            // plan.json
+            ("aws_security_group.all_open", "fail", 36), // protocol "-1": the 0.0.0.0/0 item of ingress (not egress)
+            ("aws_security_group.bastion", "fail", 108), // the second CIDR of the rule
+            ("aws_security_group.internal", "pass", 152), // all traffic from 10.0.0.0/8
+            ("aws_security_group.ping", "pass", 223),    // ICMP from anywhere
+            ("aws_security_group.web", "pass", 294),
+            ("aws_security_group_rule.https", "pass", 417),
+            ("aws_security_group_rule.rdp_v6", "fail", 455), // 3389 from ::/0
+            ("aws_vpc_security_group_ingress_rule.all_v6", "fail", 479), // ip_protocol -1 from ::/0
+            ("aws_vpc_security_group_ingress_rule.ssh", "fail", 498), // 22 from 0.0.0.0/0
+            ("aws_vpc_security_group_ingress_rule.vpn_ssh", "pass", 511),
+            ("module.eks.aws_security_group.node", "pass", 535), // child module: 22 from a security group only
+        ],
+    );
+    assert!(
+        absent(&f, "aws_security_group_rule.egress_all"),
+        "egress rules are not judged"
+    );
+}
+
+#[test]
+fn sns_topic_encryption() {
+    let f = scan("sns-topic-encryption");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("AuditTopic", "pass", 8),
+            ("SharedKeyTopic", "unknown", 17), // `Fn::ImportValue`
+            ("StatusTopic", "fail", 22),       // no KmsMasterKeyId: the Properties line
+            // cfn.yaml
+            ("OrderEventsTopic", "pass", 18), // `!Ref` to a key of the template
+            ("BillingTopic", "pass", 24),
+            ("DeployNotificationsTopic", "fail", 31),
+            ("EmptyKeyTopic", "fail", 37),   // KmsMasterKeyId: ""
+            ("AlertsTopic", "unknown", 42),  // `!Ref` to a parameter without default
+            ("ReplicatedTopic", "fail", 47), // undecidable `!If` with AWS::NoValue
+            // plan.json
+            ("aws_sns_topic.alarms", "pass", 26),
+            ("aws_sns_topic.deployments", "fail", 62),
+            ("aws_sns_topic.orders", "pass", 70), // kms_master_key_id = aws_kms_key.sns.id (known after apply)
+            ("module.billing.aws_sns_topic.this", "fail", 109), // child module, kms_master_key_id ""
+        ],
+    );
+    assert!(finding(&f, "ReplicatedTopic")
+        .message
+        .ends_with("(when condition InPrimaryRegion is false)"));
+}
+
+#[test]
+fn sqs_queue_encryption() {
+    let f = scan("sqs-queue-encryption");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("OrdersQueue", "pass", 8),
+            ("OrdersDeadLetterQueue", "fail", 22), // neither property: the Properties line
+            ("EventsQueue", "pass", 27),           // SqsManagedSseEnabled: "true"
+            // cfn.yaml
+            ("IngestQueue", "pass", 9), // SqsManagedSseEnabled: true
+            ("PaymentsQueue", "pass", 16),
+            ("ThumbnailQueue", "fail", 24), // neither property: the Properties line
+            ("LegacyQueue", "fail", 31),    // SqsManagedSseEnabled: false
+            ("PartnerQueue", "unknown", 36), // `!Ref` to a parameter without default
+            // plan.json
+            ("aws_sqs_queue.ingest", "pass", 26),
+            ("aws_sqs_queue.legacy", "fail", 64),
+            ("aws_sqs_queue.payments", "pass", 72), // kms_master_key_id = aws_kms_key.sqs.arn
+            ("aws_sqs_queue.thumbnails", "fail", 99), // neither argument configured: the values line
+            ("module.worker.aws_sqs_queue.dlq", "pass", 119),
+        ],
+    );
 }

@@ -38,7 +38,7 @@ fn shape(v: &Value) -> serde_json::Value {
             }
             m.into()
         }
-        Node::Computed { refs } => serde_json::json!({ "computed": refs }),
+        Node::Computed { refs, .. } => serde_json::json!({ "computed": refs }),
     }
 }
 

@@ -17,6 +17,7 @@ fn plan() -> Template {
 fn computed(refs: &[&str]) -> Node {
     Node::Computed {
         refs: refs.iter().map(|s| s.to_string()).collect(),
+        configured: true,
     }
 }
 

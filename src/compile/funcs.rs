@@ -69,6 +69,7 @@ pub const FUNCS: &[FuncSpec] = &[
     spec("refers_to", Func::RefersTo, 2, 2, &[Any, Any], Bool, "whether a value (a Ref, GetAtt or Terraform reference) names the resource"),
     spec("deref", Func::Deref, 1, 1, &[Any], Any, "the resource a Ref, GetAtt or Terraform reference names"),
     spec("coalesce", Func::Coalesce, 1, usize::MAX, &[Any], Any, "the first argument that exists"),
+    spec("configured", Func::Configured, 1, 1, &[Any], Bool, "whether the value is set: false when missing, null, or a Terraform attribute the configuration leaves to the provider's default"),
     spec("known", Func::Known, 1, 1, &[Any], Bool, "whether the value is known statically (false for an unresolved parameter or a Terraform value known only after apply)"),
 ];
 

@@ -141,6 +141,7 @@ pub enum Func {
     Deref,
     Coalesce,
     Known,
+    Configured,
 }
 
 #[derive(Debug)]

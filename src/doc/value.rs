@@ -50,6 +50,10 @@ pub enum Node {
     /// policy can still follow it to the resource it names.
     Computed {
         refs: Vec<String>,
+        /// Whether the configuration sets the attribute at all. One it does not
+        /// set is filled in by the provider (its default), which policies may
+        /// judge differently from a configured value that is merely unknown.
+        configured: bool,
     },
 }
 

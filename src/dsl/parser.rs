@@ -4,6 +4,7 @@
 use std::cell::Cell;
 
 use super::ast::*;
+use super::check::META_KEYS;
 use super::lexer::{commit, error, failure, ws, PErr, PResult, Src};
 
 /// Deeper nesting than this is refused instead of overflowing the stack.
@@ -66,16 +67,6 @@ struct Parser<'s> {
     src: Src<'s>,
     depth: Cell<usize>,
 }
-
-const META_KEYS: &[&str] = &[
-    "title",
-    "severity",
-    "description",
-    "remediation",
-    "controls",
-    "references",
-    "tags",
-];
 
 impl<'s> Parser<'s> {
     fn to_error(&self, e: PErr<'s>) -> SyntaxError {

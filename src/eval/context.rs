@@ -93,7 +93,12 @@ impl<'d> Ctx<'d> {
 
     fn resolve_doc_inner(&self, v: &'d Value, pos: Pos) -> It<'d> {
         match &v.node {
-            Node::Null => It::new(V::Null, pos),
+            // A null is an attribute that is not set: as unspecific as a missing one.
+            Node::Null => It {
+                v: V::Null,
+                pos,
+                specific: false,
+            },
             Node::Bool(b) => It::new(V::Bool(*b), pos),
             Node::Int(i) => It::new(V::Num(*i as f64), pos),
             Node::Float(f) => It::new(V::Num(*f), pos),
@@ -107,13 +112,24 @@ impl<'d> Ctx<'d> {
                 }
                 It::new(V::Map(entries), pos)
             }
-            Node::Computed { refs } => {
+            Node::Computed { refs, configured } => {
                 for r in refs {
                     if let Some(i) = self.find_resource(r) {
                         return It::new(V::Res(i), pos);
                     }
                 }
-                It::unknown("the value is known only after apply", pos)
+                if *configured {
+                    return It::unknown("the value is known only after apply", pos);
+                }
+                let mut it = It::unknown(
+                    "the configuration does not set the value; the provider fills in its default at apply time",
+                    pos,
+                );
+                if let V::Unknown { unset, .. } = &mut it.v {
+                    *unset = true;
+                }
+                it.specific = false;
+                it
             }
         }
     }

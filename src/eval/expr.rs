@@ -83,7 +83,9 @@ impl<'c, 'd> Eval<'c, 'd> {
                     match v.tri {
                         Tri::True => kept.push(item),
                         Tri::False => {}
-                        Tri::Unknown(r) => return It::unknown(r, v.pos),
+                        // An item the filter cannot decide stays as an unknown
+                        // item: `any` over the list can still be true.
+                        Tri::Unknown(r) => kept.push(It::unknown(r, item.pos)),
                     }
                 }
                 It::list(kept, pos)
@@ -253,7 +255,6 @@ impl<'c, 'd> Eval<'c, 'd> {
             self.env.resize(slot + 1, It::missing(l.pos));
         }
         let mut unknown: Option<Verdict> = None;
-        let mut first_false: Option<Verdict> = None;
         for item in items {
             self.env[slot] = item;
             let v = self.truth(body);
@@ -268,13 +269,6 @@ impl<'c, 'd> Eval<'c, 'd> {
                 (_, Tri::Unknown(_)) => {
                     unknown.get_or_insert(v);
                 }
-                (Quantifier::Any, Tri::False)
-                    if first_false
-                        .as_ref()
-                        .is_none_or(|f| !f.specific && v.specific) =>
-                {
-                    first_false = Some(v);
-                }
                 _ => {}
             }
         }
@@ -283,13 +277,9 @@ impl<'c, 'd> Eval<'c, 'd> {
         }
         match q {
             Quantifier::All | Quantifier::None => list_verdict(Tri::True),
-            Quantifier::Any => match first_false {
-                Some(f) if f.specific => Verdict {
-                    tri: Tri::False,
-                    ..f
-                },
-                _ => list_verdict(Tri::False),
-            },
+            // No item qualifies: the list as a whole is the offending value
+            // (an item may belong to another resource).
+            Quantifier::Any => list_verdict(Tri::False),
         }
     }
 
@@ -335,7 +325,12 @@ impl<'c, 'd> Eval<'c, 'd> {
             return self.all_of(a, &mut |s, item| s.compare_one(op, item, &b));
         }
         let tri = self.compare_one(op, &a, &b);
-        Verdict::of(tri, &a)
+        // Blame the side that comes from the document rather than a literal.
+        if !a.specific && b.specific {
+            Verdict::of(tri, &b)
+        } else {
+            Verdict::of(tri, &a)
+        }
     }
 
     fn compare_one(&mut self, op: BinOp, a: &It<'d>, b: &It<'d>) -> Tri {
@@ -518,6 +513,7 @@ impl<'c, 'd> Eval<'c, 'd> {
                     reason: reason.clone(),
                     opaque: true,
                     shape: None,
+                    unset: false,
                 },
                 pos: base.pos,
                 specific: base.specific,
@@ -668,6 +664,7 @@ pub fn owned_it<'d>(v: &crate::doc::Value, pos: Pos) -> It<'d> {
             reason: "the value is known only after apply".into(),
             opaque: false,
             shape: None,
+            unset: false,
         },
         Node::Seq(_) | Node::Map(_) => V::Owned(Rc::new(v.clone())),
     };
@@ -704,6 +701,7 @@ fn tri_it<'d>(v: Verdict) -> It<'d> {
             reason: r,
             opaque: false,
             shape: None,
+            unset: false,
         },
     };
     It {

@@ -17,7 +17,7 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
     // Unknown arguments make unknown results, except where existence is the point.
     if !matches!(
         f,
-        Func::Coalesce | Func::RefersTo | Func::ToList | Func::Known
+        Func::Coalesce | Func::RefersTo | Func::ToList | Func::Known | Func::Configured
     ) {
         if let Some(u) = args.iter().find(|a| matches!(a.v, V::Unknown { .. })) {
             return u.clone();
@@ -28,6 +28,12 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
     let string = |t: String| It::new(V::Str(Cow::Owned(t)), pos);
     match f {
         Func::Len => {
+            if let V::List(items) = &args[0].v {
+                // A filter that could not decide an item cannot count it either.
+                if let Some(u) = items.iter().find(|i| matches!(i.v, V::Unknown { .. })) {
+                    return u.clone();
+                }
+            }
             let n = match &args[0].v {
                 V::Str(s) => s.chars().count(),
                 V::List(l) => l.len(),
@@ -103,9 +109,21 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
         }
         Func::Json => match &args[0].v {
             V::Str(text) => match crate::load::parse_json(text, "<json>") {
-                Ok(v) => It::new(V::Owned(Rc::new(v)), pos),
+                Ok(mut v) => {
+                    // Positions inside the string mean nothing in the file: every
+                    // value of the document is reported at the string itself.
+                    relocate(&mut v, pos);
+                    It::new(V::Owned(Rc::new(v)), pos)
+                }
                 Err(_) => It::unknown("the string is not valid JSON", pos),
             },
+            V::Res(i) => It::unknown(
+                format!(
+                    "the document is computed from resource {} at apply time",
+                    ctx.resource_id(*i)
+                ),
+                pos,
+            ),
             _ => args[0].clone(),
         },
         Func::CidrContains => match (s(0).and_then(|a| net(&a)), s(1).and_then(|b| net(&b))) {
@@ -149,6 +167,10 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
         }
         Func::Deref => args[0].clone(),
         Func::Known => boolean(!matches!(args[0].v, V::Unknown { .. })),
+        Func::Configured => boolean(!matches!(
+            args[0].v,
+            V::Missing | V::Null | V::Unknown { unset: true, .. }
+        )),
         Func::Coalesce => args
             .iter()
             .find(|a| !matches!(a.v, V::Missing | V::Null))
@@ -214,4 +236,17 @@ fn is_private(n: &IpNet) -> bool {
         .iter()
         .filter_map(|p| p.parse::<IpNet>().ok())
         .any(|p| p.contains(n))
+}
+
+fn relocate(v: &mut crate::doc::Value, pos: Pos) {
+    use crate::doc::Node;
+    v.pos = pos;
+    match &mut v.node {
+        Node::Seq(items) => items.iter_mut().for_each(|i| relocate(i, pos)),
+        Node::Map(entries) => entries.iter_mut().for_each(|e| {
+            e.key_pos = pos;
+            relocate(&mut e.value, pos);
+        }),
+        _ => {}
+    }
 }

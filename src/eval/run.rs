@@ -161,12 +161,13 @@ fn run_once(ctx: &Ctx<'_>, policy: &Policy, block: &Block) -> Outcome {
         env: vec![binding; block.slots.max(1)],
     };
     if let Some(when) = &block.when {
-        match ev.truth(when).tri {
+        let v = ev.truth(when);
+        match v.tri {
             Tri::False => return Outcome::NotApplicable,
             Tri::Unknown(reason) => {
                 return Outcome::Unknown {
                     message: format!("cannot be decided: {reason}"),
-                    pos: r.pos,
+                    pos: if v.specific { v.pos } else { r.pos },
                 }
             }
             Tri::True => {}

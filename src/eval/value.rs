@@ -19,6 +19,9 @@ pub enum V<'d> {
         /// What is known of an unknown string: a `Fn::Sub` template such as
         /// `arn:aws:iam::${AWS::AccountId}:root` can never equal `*`.
         shape: Option<Rc<str>>,
+        /// A Terraform attribute the configuration does not set: the provider
+        /// fills in its default at apply time.
+        unset: bool,
     },
     Null,
     Bool(bool),
@@ -68,6 +71,7 @@ impl<'d> It<'d> {
                 reason: reason.into(),
                 opaque: false,
                 shape: None,
+                unset: false,
             },
             pos,
         )

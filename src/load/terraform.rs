@@ -433,6 +433,7 @@ fn computed(expr: Option<&Value>, resolver: &Resolver<'_, '_>, pos: Pos) -> Valu
     Value::new(
         Node::Computed {
             refs: resolver.refs(expr),
+            configured: expr.is_some(),
         },
         pos,
     )
@@ -520,7 +521,13 @@ fn add_referenced(v: &mut Value, expr: &Value, resolver: &Resolver<'_, '_>, valu
                 entries.push(Entry {
                     key: e.key.clone(),
                     key_pos: values_pos,
-                    value: Value::new(Node::Computed { refs }, values_pos),
+                    value: Value::new(
+                        Node::Computed {
+                            refs,
+                            configured: true,
+                        },
+                        values_pos,
+                    ),
                 });
             }
         } else if let (Some(blocks), Some(existing)) = (
@@ -591,7 +598,8 @@ mod tests {
         assert_eq!(
             kms.value.node,
             Node::Computed {
-                refs: vec!["aws_kms_key.k.arn".into(), "aws_kms_key.k".into()]
+                refs: vec!["aws_kms_key.k.arn".into(), "aws_kms_key.k".into()],
+                configured: true,
             }
         );
         assert_eq!(kms.key_pos, r.props_pos);
@@ -601,7 +609,8 @@ mod tests {
         assert_eq!(
             ebs.get("id").unwrap().node,
             Node::Computed {
-                refs: vec!["aws_x.y.id".into()]
+                refs: vec!["aws_x.y.id".into()],
+                configured: true,
             }
         );
     }
@@ -619,7 +628,8 @@ mod tests {
         assert_eq!(
             props.get("kms_key_id").unwrap().node,
             Node::Computed {
-                refs: vec!["aws_kms_key.k.arn".into()]
+                refs: vec!["aws_kms_key.k.arn".into()],
+                configured: true,
             }
         );
         assert!(props.get("tags").is_none());
@@ -652,13 +662,15 @@ mod tests {
                 refs: vec![
                     "module.keys.aws_kms_key.k.arn".into(),
                     "module.keys.aws_kms_key.k".into()
-                ]
+                ],
+                configured: true,
             }
         );
         assert_eq!(
             props.get("snapshot_id").unwrap().node,
             Node::Computed {
-                refs: vec!["module.m.aws_ebs_snapshot.s.id".into()]
+                refs: vec!["module.m.aws_ebs_snapshot.s.id".into()],
+                configured: true,
             }
         );
     }
