@@ -879,40 +879,31 @@ class TemplateGen:
             "Code": {"ZipFile": "def handler(event, context):\n    return {'statusCode': 200}\n"},
             "Environment": {"Variables": env}, "Tags": self.tags("lambda")})
 
-    # Weighted mix: (method, weight). Multi-resource adders (bucket + policy,
-    # ALB + listeners, cluster + instances) have correspondingly lower weights.
+    # Weighted mix: (method, weight, most resources one call adds). Adders of
+    # several resources (bucket + policy, ALB + target group + listeners + WAF
+    # association, cluster + instances) have correspondingly lower weights, and
+    # are only drawn while they fit, so a template has exactly its target size
+    # and no group is cut in half.
     MIX = [
-        ("add_bucket", 12), ("add_volume", 8), ("add_instance", 7), ("add_launch_template", 3),
-        ("add_security_group", 10), ("add_ingress", 5), ("add_db_instance", 3), ("add_db_cluster", 2),
-        ("add_dynamodb", 5), ("add_redshift", 1), ("add_queue", 6), ("add_topic", 5), ("add_efs", 2),
-        ("add_cache", 2), ("add_alb", 3), ("add_distribution", 2), ("add_kms_key", 5), ("add_guardduty", 1),
-        ("add_role", 5), ("add_log_group", 4), ("add_function", 3), ("add_webacl", 1),
+        ("add_bucket", 12, 2), ("add_volume", 8, 1), ("add_instance", 7, 1), ("add_launch_template", 3, 1),
+        ("add_security_group", 10, 1), ("add_ingress", 5, 2), ("add_db_instance", 3, 2), ("add_db_cluster", 2, 5),
+        ("add_dynamodb", 5, 1), ("add_redshift", 1, 1), ("add_queue", 6, 1), ("add_topic", 5, 1), ("add_efs", 2, 1),
+        ("add_cache", 2, 1), ("add_alb", 3, 7), ("add_distribution", 2, 1), ("add_kms_key", 5, 2),
+        ("add_guardduty", 1, 1), ("add_role", 5, 1), ("add_log_group", 4, 1), ("add_function", 3, 1),
+        ("add_webacl", 1, 1),
     ]
 
     def build(self, target):
         rng = self.rng
-        methods = [m for m, _ in self.MIX]
-        weights = [w for _, w in self.MIX]
         # Most stacks define a key and a security group first, as real ones do.
         if rng.random() < 0.8:
             self.add_kms_key()
         if rng.random() < 0.7:
             self.add_security_group()
         while len(self.resources) < target:
-            getattr(self, rng.choices(methods, weights)[0])()
-        # Multi-resource adders can overshoot; trim from the end, keeping references valid
-        # by only dropping resources nothing refers to (cheap check on the rendered JSON).
-        while len(self.resources) > target:
-            last = next(reversed(self.resources))
-            blob = json.dumps(to_json({k: v for k, v in self.resources.items() if k != last}))
-            if '"%s"' % last in blob or '"%s.' % last in blob or "${%s" % last in blob:
-                break
-            rtype = self.resources.pop(last)["Type"]
-            self.stats.resources -= 1
-            self.stats.bad -= int(last in self.bad_ids)
-            self.stats.by_type[rtype] -= 1
-            for o in [o for o, v in self.outputs.items() if last in json.dumps(to_json(v))]:
-                del self.outputs[o]
+            room = target - len(self.resources)
+            fits = [(m, w) for m, w, most in self.MIX if most <= room]
+            getattr(self, rng.choices([m for m, _ in fits], [w for _, w in fits])[0])()
         for k in list(self.resources)[: rng.randint(1, 3)]:
             r = self.resources[k]
             if r["Type"] in ("AWS::S3::Bucket", "AWS::KMS::Key", "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::DynamoDB::Table"):

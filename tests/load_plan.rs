@@ -94,13 +94,16 @@ fn unknown_kms_key_is_computed_with_refs() {
             .node,
         computed(&["aws_kms_key.main.arn", "aws_kms_key.main"])
     );
-    // Unknown without any configured expression: Computed with no refs.
+    // Unknown without any configured expression: the provider's default.
     assert_eq!(
         props("module.storage.aws_ebs_volume.plain")
             .get("kms_key_id")
             .unwrap()
             .node,
-        computed(&[])
+        Node::Computed {
+            refs: vec![],
+            configured: false
+        }
     );
     let bucket = props("aws_s3_bucket.logs[0]");
     assert_eq!(
@@ -108,7 +111,10 @@ fn unknown_kms_key_is_computed_with_refs() {
             .get("server_side_encryption_configuration")
             .unwrap()
             .node,
-        computed(&[])
+        Node::Computed {
+            refs: vec![],
+            configured: false
+        }
     );
     assert_eq!(
         bucket.get("bucket").unwrap().as_str(),
@@ -116,6 +122,9 @@ fn unknown_kms_key_is_computed_with_refs() {
     );
     assert_eq!(
         props("aws_kms_key.main").get("arn").unwrap().node,
-        computed(&[])
+        Node::Computed {
+            refs: vec![],
+            configured: false
+        }
     );
 }
