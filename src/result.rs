@@ -10,6 +10,8 @@ pub enum Status {
     Pass,
     Fail,
     Unknown,
+    /// Suppressed by an inline skip, a waiver or a baseline; `skip_reason` says why.
+    Skipped,
 }
 
 impl Status {
@@ -18,7 +20,18 @@ impl Status {
             Status::Pass => "pass",
             Status::Fail => "fail",
             Status::Unknown => "unknown",
+            Status::Skipped => "skipped",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "pass" => Status::Pass,
+            "fail" => Status::Fail,
+            "unknown" => Status::Unknown,
+            "skipped" => Status::Skipped,
+            _ => return None,
+        })
     }
 }
 
@@ -37,10 +50,33 @@ pub struct Finding {
     /// 0-based YAML document index within the file (0 for single-document files).
     #[serde(skip_serializing_if = "is_zero")]
     pub document: usize,
+    /// Why a skipped result was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// Stable identity of the (policy, resource) pair that survives line shifts:
+    /// used by baselines and SARIF `partialFingerprints`.
+    pub fingerprint: String,
+    /// Which `require` (block, statement) decided a fail or unknown; for coverage.
+    #[serde(skip)]
+    pub clause: Option<(usize, usize)>,
 }
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+/// The fingerprint of a (policy, file, document, resource) — FNV-1a, so it is the
+/// same on every machine and every run (unlike std's randomised hashers).
+pub fn fingerprint(policy: &str, file: &str, document: usize, resource: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let doc = document.to_string();
+    for part in [policy, file, &doc, resource] {
+        for b in part.bytes().chain(std::iter::once(0u8)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
 }
 
 impl Finding {
@@ -63,6 +99,8 @@ pub struct Summary {
     pub pass: usize,
     pub fail: usize,
     pub unknown: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped: usize,
 }
 
 impl Summary {
@@ -73,6 +111,7 @@ impl Summary {
                 Status::Pass => s.pass += 1,
                 Status::Fail => s.fail += 1,
                 Status::Unknown => s.unknown += 1,
+                Status::Skipped => s.skipped += 1,
             }
         }
         s

@@ -57,8 +57,16 @@ pub fn evaluate_template(policies: &[Policy], tpl: &Template, params: &Params) -
 enum Outcome {
     NotApplicable,
     Pass,
-    Fail { message: String, pos: Pos },
-    Unknown { message: String, pos: Pos },
+    Fail {
+        message: String,
+        pos: Pos,
+        clause: usize,
+    },
+    Unknown {
+        message: String,
+        pos: Pos,
+        clause: Option<usize>,
+    },
 }
 
 /// Evaluates one resource, once per combination of undecidable conditions.
@@ -94,7 +102,12 @@ pub fn evaluate_resource(
         leaves.push((assign, outcome));
     }
     let r = &tpl.resources[idx];
-    let finding = |status, message: String, pos: Pos| {
+    let block_index = policy
+        .blocks
+        .iter()
+        .position(|b| std::ptr::eq(b, block))
+        .unwrap_or(0);
+    let finding = |status, message: String, pos: Pos, clause: Option<usize>| {
         let pos = if pos == Pos::default() { r.pos } else { pos };
         Finding {
             policy: policy.id.clone(),
@@ -107,33 +120,49 @@ pub fn evaluate_resource(
             column: pos.col,
             message,
             document: tpl.doc_index,
+            skip_reason: None,
+            fingerprint: crate::result::fingerprint(&policy.id, &tpl.path, tpl.doc_index, &r.id),
+            clause: clause.map(|c| (block_index, c)),
         }
     };
-    if let Some((assign, Outcome::Fail { message, pos })) = leaves
+    if let Some((
+        assign,
+        Outcome::Fail {
+            message,
+            pos,
+            clause,
+        },
+    )) = leaves
         .iter()
         .find(|(_, o)| matches!(o, Outcome::Fail { .. }))
     {
-        return Some(finding(Status::Fail, with_branches(message, assign), *pos));
+        let message = with_branches(message, assign);
+        return Some(finding(Status::Fail, message, *pos, Some(*clause)));
     }
     if too_many {
         return Some(finding(
             Status::Unknown,
             format!("cannot be decided: more than {MAX_BRANCH_RUNS} combinations of undecidable conditions"),
             r.pos,
+            None,
         ));
     }
-    if let Some((assign, Outcome::Unknown { message, pos })) = leaves
+    if let Some((
+        assign,
+        Outcome::Unknown {
+            message,
+            pos,
+            clause,
+        },
+    )) = leaves
         .iter()
         .find(|(_, o)| matches!(o, Outcome::Unknown { .. }))
     {
-        return Some(finding(
-            Status::Unknown,
-            with_branches(message, assign),
-            *pos,
-        ));
+        let message = with_branches(message, assign);
+        return Some(finding(Status::Unknown, message, *pos, *clause));
     }
     if leaves.iter().any(|(_, o)| matches!(o, Outcome::Pass)) {
-        return Some(finding(Status::Pass, policy.title.clone(), r.pos));
+        return Some(finding(Status::Pass, policy.title.clone(), r.pos, None));
     }
     None
 }
@@ -168,13 +197,14 @@ fn run_once(ctx: &Ctx<'_>, policy: &Policy, block: &Block) -> Outcome {
                 return Outcome::Unknown {
                     message: format!("cannot be decided: {reason}"),
                     pos: if v.specific { v.pos } else { r.pos },
+                    clause: None,
                 }
             }
             Tri::True => {}
         }
     }
     let mut unknown = None;
-    for stmt in &block.stmts {
+    for (index, stmt) in block.stmts.iter().enumerate() {
         match stmt {
             Stmt::Let(slot, e) => {
                 let v = ev.value(e);
@@ -200,12 +230,14 @@ fn run_once(ctx: &Ctx<'_>, policy: &Policy, block: &Block) -> Outcome {
                         return Outcome::Fail {
                             message,
                             pos: v.pos,
+                            clause: index,
                         };
                     }
                     Tri::Unknown(reason) => {
                         unknown.get_or_insert(Outcome::Unknown {
                             message: format!("cannot be decided: {reason}"),
                             pos: v.pos,
+                            clause: Some(index),
                         });
                     }
                 }

@@ -57,6 +57,7 @@ pub fn render(
                 Status::Fail => ("✗ fail", "31"),
                 Status::Unknown => ("? unknown", "33"),
                 Status::Pass => ("✓ pass", "32"),
+                Status::Skipped => ("- skipped", "90"),
             };
             out.push_str(&format!(
                 "  {} {} {} {} ({}) at {}:{}\n",
@@ -69,6 +70,11 @@ pub fn render(
                 f.column
             ));
             if f.status == Status::Pass {
+                continue;
+            }
+            if f.status == Status::Skipped {
+                let reason = f.skip_reason.as_deref().unwrap_or("no reason given");
+                out.push_str(&format!("    {} (skipped: {reason})\n", f.message));
                 continue;
             }
             match &text {
