@@ -6,10 +6,12 @@ use std::sync::atomic::AtomicUsize;
 
 use crate::catalog;
 use crate::compile::Policy;
+use crate::doc::Template;
 use crate::dsl::{check_sources, Checked, PolicySource};
 use crate::eval::{evaluate, Params};
 use crate::load::{load_inputs, LoadError, LoadOutcome};
-use crate::result::{Finding, Summary};
+use crate::result::{Finding, Status, Summary};
+use crate::suppress::{self, baseline, waivers};
 
 /// Compiles the built-in catalogue (no paths) or the policies under `paths`.
 pub fn load_policies(paths: &[PathBuf]) -> Result<Checked, String> {
@@ -29,6 +31,29 @@ pub struct ScanOutcome {
     pub templates: usize,
     pub resources: usize,
     pub skipped: usize,
+    /// Expired waivers that matched a result (which is reported again).
+    pub expired_waivers: Vec<waivers::Waiver>,
+}
+
+/// Everything besides policies and inputs that shapes a scan's results.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    pub params: Params,
+    pub waivers: Vec<waivers::Waiver>,
+    /// The baseline's file name and entries.
+    pub baseline: Option<(String, Vec<baseline::Entry>)>,
+    pub today: waivers::Date,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            params: Params::default(),
+            waivers: Vec::new(),
+            baseline: None,
+            today: waivers::Date::today(),
+        }
+    }
 }
 
 impl ScanOutcome {
@@ -37,11 +62,26 @@ impl ScanOutcome {
     }
 }
 
-/// Loads `paths` and evaluates `policies` over them.
+/// Loads `paths` and evaluates `policies` over them (inline skips apply).
 pub fn scan(
     policies: &[Policy],
     paths: &[PathBuf],
     params: &Params,
+    done: Option<&AtomicUsize>,
+) -> ScanOutcome {
+    let opts = ScanOptions {
+        params: params.clone(),
+        ..ScanOptions::default()
+    };
+    scan_with(policies, paths, &opts, done)
+}
+
+/// Loads `paths`, evaluates `policies`, and applies inline skips, waivers and the
+/// baseline.
+pub fn scan_with(
+    policies: &[Policy],
+    paths: &[PathBuf],
+    opts: &ScanOptions,
     done: Option<&AtomicUsize>,
 ) -> ScanOutcome {
     let LoadOutcome {
@@ -49,13 +89,60 @@ pub fn scan(
         errors,
         skipped,
     } = load_inputs(paths);
-    let findings = evaluate(policies, &templates, params, done);
+    let mut outcome = evaluate_templates(policies, &templates, opts, done, &|path| {
+        std::fs::read_to_string(path).ok()
+    });
+    outcome.load_errors.extend(errors);
+    outcome
+        .load_errors
+        .sort_by(|a, b| (&a.path, a.line(), a.col()).cmp(&(&b.path, b.line(), b.col())));
+    outcome.skipped = skipped.len();
+    outcome
+}
+
+/// Evaluates already loaded templates and applies suppressions. `source` gives a
+/// file's text, for skips written as YAML comments.
+pub fn evaluate_templates(
+    policies: &[Policy],
+    templates: &[Template],
+    opts: &ScanOptions,
+    done: Option<&AtomicUsize>,
+    source: &dyn Fn(&str) -> Option<String>,
+) -> ScanOutcome {
+    let mut findings = evaluate(policies, templates, &opts.params, done);
+    let mut load_errors = Vec::new();
+    // Inline skips: only templates with something to suppress are looked at again.
+    for tpl in templates {
+        let relevant = findings.iter().any(|f| {
+            f.file == *tpl.path
+                && f.document == tpl.doc_index
+                && matches!(f.status, Status::Fail | Status::Unknown)
+        });
+        let has_metadata = tpl.resources.iter().any(|r| r.metadata.is_some());
+        if !relevant && !has_metadata {
+            continue;
+        }
+        let is_yaml = !tpl.path.ends_with(".json");
+        let text = if relevant && is_yaml {
+            source(&tpl.path)
+        } else {
+            None
+        };
+        let (skips, errors) = suppress::inline::collect(tpl, text.as_deref());
+        load_errors.extend(errors);
+        suppress::inline::apply(&mut findings, tpl, &skips);
+    }
+    let waiver_outcome = waivers::apply(&mut findings, &opts.waivers, opts.today);
+    if let Some((name, entries)) = &opts.baseline {
+        baseline::apply(&mut findings, entries, name);
+    }
     ScanOutcome {
         findings,
-        load_errors: errors,
+        load_errors,
         templates: templates.len(),
         resources: templates.iter().map(|t| t.resources.len()).sum(),
-        skipped: skipped.len(),
+        skipped: 0,
+        expired_waivers: waiver_outcome.expired,
     }
 }
 

@@ -48,7 +48,7 @@ impl fmt::Display for Severity {
 }
 
 /// A checked, compiled policy.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Policy {
     pub id: String,
     pub title: String,
@@ -73,7 +73,7 @@ impl Policy {
 }
 
 /// One `for resource ... as x` block.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Block {
     pub types: Vec<String>,
     pub when: Option<Expr>,
@@ -88,7 +88,7 @@ impl Block {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Stmt {
     Let(usize, Expr),
     Require {
@@ -100,7 +100,7 @@ pub enum Stmt {
     },
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum MsgPart {
     Text(String),
     Expr(Expr),
@@ -144,7 +144,7 @@ pub enum Func {
     Configured,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Expr {
     Const(Const),
     List(Vec<Expr>),
@@ -164,7 +164,7 @@ pub enum Expr {
     Quant(Quantifier, usize, Box<Expr>, Box<Expr>),
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct FieldName {
     pub name: String,
     /// `KmsKeyId` → `kms_key_id`; `None` when it equals `name`.

@@ -1,5 +1,8 @@
 //! Output formats, one file each.
 
 pub mod atomic;
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod sarif;

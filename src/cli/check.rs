@@ -1,0 +1,112 @@
+//! `deadbolt check`, `explain` and `list`: the policies themselves.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use deadbolt::dsl::Level;
+
+use super::{compile_policies, plural, PolicyArgs, EXIT_ERROR};
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Policy files or directories. Default: the built-in catalogue.
+    #[arg(value_name = "POLICIES")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ExplainArgs {
+    /// The policy id.
+    pub id: String,
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+}
+
+pub fn run_check(a: CheckArgs) -> u8 {
+    let Some(c) = compile_policies(&a.paths) else {
+        return EXIT_ERROR;
+    };
+    let errors = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .count();
+    let warnings = c.diagnostics.len() - errors;
+    if errors > 0 {
+        eprintln!(
+            "{errors} error{}, {warnings} warning{}; {} polic{} compiled",
+            plural(errors),
+            plural(warnings),
+            c.policies.len(),
+            if c.policies.len() == 1 { "y" } else { "ies" }
+        );
+        EXIT_ERROR
+    } else {
+        println!(
+            "ok: {} polic{} compiled, {warnings} warning{}",
+            c.policies.len(),
+            if c.policies.len() == 1 { "y" } else { "ies" },
+            plural(warnings)
+        );
+        0
+    }
+}
+
+pub fn run_explain(a: ExplainArgs) -> u8 {
+    let Some(c) = compile_policies(&a.policies.policies) else {
+        return EXIT_ERROR;
+    };
+    let Some(p) = c.policies.iter().find(|p| p.id == a.id) else {
+        let ids: Vec<&str> = c.policies.iter().map(|p| p.id.as_str()).collect();
+        eprintln!("error: no policy `{}`", a.id);
+        if let Some(s) = deadbolt::dsl::diag::did_you_mean(&a.id, ids.iter().copied()) {
+            eprintln!("help: did you mean `{s}`?");
+        } else {
+            eprintln!("help: `deadbolt list` shows every policy");
+        }
+        return EXIT_ERROR;
+    };
+    let mut out = String::new();
+    out.push_str(&format!("{} — {}\n\n", p.id, p.title));
+    out.push_str(&format!("severity:    {}\n", p.severity));
+    let types: Vec<&str> = p
+        .blocks
+        .iter()
+        .flat_map(|b| b.types.iter().map(|s| s.as_str()))
+        .collect();
+    out.push_str(&format!("applies to:  {}\n", types.join(", ")));
+    if !p.controls.is_empty() {
+        out.push_str(&format!("controls:    {}\n", p.controls.join(", ")));
+    }
+    out.push_str(&format!("defined in:  {}:{}\n", p.file, p.line));
+    if !p.description.is_empty() {
+        out.push_str(&format!("\n{}\n", p.description));
+    }
+    if !p.remediation.is_empty() {
+        out.push_str(&format!("\nRemediation: {}\n", p.remediation));
+    }
+    if !p.references.is_empty() {
+        out.push_str("\nReferences:\n");
+        for r in &p.references {
+            out.push_str(&format!("  - {r}\n"));
+        }
+    }
+    print!("{out}");
+    0
+}
+
+pub fn run_list(a: PolicyArgs) -> u8 {
+    let Some(c) = compile_policies(&a.policies) else {
+        return EXIT_ERROR;
+    };
+    let width = c.policies.iter().map(|p| p.id.len()).max().unwrap_or(0);
+    for p in &c.policies {
+        println!("{:<width$}  {:<8}  {}", p.id, p.severity.as_str(), p.title);
+    }
+    if c.has_errors() {
+        EXIT_ERROR
+    } else {
+        0
+    }
+}

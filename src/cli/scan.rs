@@ -1,0 +1,314 @@
+//! `deadbolt scan`: the CI gate.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use deadbolt::compile::Severity;
+use deadbolt::dsl::Checked;
+use deadbolt::eval::Params;
+use deadbolt::report::{self, human::HumanOptions};
+use deadbolt::result::Status;
+use deadbolt::scan::{self, ScanOptions, ScanOutcome};
+use deadbolt::suppress::{baseline, waivers};
+
+use super::{compile_policies, parse_severity, ColorChoice, PolicyArgs, EXIT_ERROR, EXIT_FINDINGS};
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Sarif,
+    Junit,
+    Github,
+}
+
+#[derive(Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan (recursively); `-` reads standard input.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+    /// Output format of the main report (standard output, or --output).
+    #[arg(long, short = 'f', value_enum, default_value = "human")]
+    pub format: Format,
+    /// Write the main report to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write a SARIF 2.1.0 report to FILE (same run).
+    #[arg(long, value_name = "FILE", help_heading = "Extra reports")]
+    pub sarif: Option<PathBuf>,
+    /// Also write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Extra reports")]
+    pub junit: Option<PathBuf>,
+    /// Also write the JSON report to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Extra reports")]
+    pub json: Option<PathBuf>,
+    /// Also write GitHub Actions annotations to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Extra reports")]
+    pub github: Option<PathBuf>,
+    /// Exit 1 when a failure has at least this severity.
+    #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = parse_severity)]
+    pub fail_on: Severity,
+    /// Also exit 1 when a result is unknown (a value that cannot be known statically).
+    #[arg(long)]
+    pub fail_on_unknown: bool,
+    /// Set a CloudFormation parameter or pseudo parameter (NAME=VALUE; repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = scan::parse_param)]
+    pub params: Vec<(String, String)>,
+    /// Parameters file: {"Name": "Value"} or [{"ParameterKey": ..., "ParameterValue": ...}].
+    #[arg(long, value_name = "FILE")]
+    pub params_file: Option<String>,
+    /// Waivers file: accepted risks with owner and expiry (see README).
+    #[arg(long, value_name = "FILE", help_heading = "Suppressions")]
+    pub waivers: Option<String>,
+    /// Report only failures that are not in this baseline.
+    #[arg(long, value_name = "FILE", help_heading = "Suppressions")]
+    pub baseline: Option<String>,
+    /// Record the current failures as a baseline in FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Suppressions")]
+    pub write_baseline: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+    /// Human format: also list passing results.
+    #[arg(long)]
+    pub show_passes: bool,
+    /// Colours in human output.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+pub fn run_scan(a: ScanArgs) -> u8 {
+    if let Err(e) = super::start_pool(a.threads) {
+        eprintln!("error: {e}");
+        return EXIT_ERROR;
+    }
+    let Some(checked) = compile_policies(&a.policies.policies) else {
+        return EXIT_ERROR;
+    };
+    let opts = match scan_options(&a) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+
+    // `-` reads stdin once; the text is kept for snippets and comment skips.
+    let mut stdin_text = None;
+    let mut paths = Vec::new();
+    for p in &a.paths {
+        if p.as_os_str() == "-" {
+            let mut s = String::new();
+            if let Err(e) = std::io::stdin().read_to_string(&mut s) {
+                eprintln!("error: -: cannot read standard input: {e}");
+                return EXIT_ERROR;
+            }
+            stdin_text = Some(s);
+        } else {
+            paths.push(p.clone());
+        }
+    }
+    let mut outcome = with_progress(!a.no_progress, &paths, |done| {
+        scan::scan_with(&checked.policies, &paths, &opts, done)
+    });
+    if let Some(text) = &stdin_text {
+        match deadbolt::load::load_source("-", text) {
+            Ok(tpls) => {
+                let more = scan::evaluate_templates(&checked.policies, &tpls, &opts, None, &|_| {
+                    Some(text.clone())
+                });
+                outcome.templates += more.templates;
+                outcome.resources += more.resources;
+                outcome.findings.extend(more.findings);
+                outcome.load_errors.extend(more.load_errors);
+                outcome.expired_waivers.extend(more.expired_waivers);
+                outcome
+                    .findings
+                    .sort_by(|x, y| x.sort_key().cmp(&y.sort_key()));
+            }
+            Err(e) => outcome.load_errors.push(e),
+        }
+    }
+    for w in &outcome.expired_waivers {
+        eprintln!(
+            "warning: {}:{}: the waiver for {} on {} expired on {}; its results are reported again",
+            w.origin, w.pos.line, w.policy, w.resource, w.expires
+        );
+    }
+    // Input errors always go to stderr too (machine reports also list them).
+    for e in &outcome.load_errors {
+        eprintln!("error: {e}");
+    }
+
+    let color = a.color.stdout(a.output.is_some());
+    let main = render(
+        a.format,
+        &outcome,
+        &checked,
+        &a,
+        color,
+        stdin_text.as_deref(),
+    );
+    let mut ok = true;
+    match &a.output {
+        Some(path) => ok &= write_file(path, &main),
+        None => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(main.as_bytes());
+            let _ = out.flush();
+        }
+    }
+    for (path, format) in [
+        (&a.sarif, Format::Sarif),
+        (&a.junit, Format::Junit),
+        (&a.json, Format::Json),
+        (&a.github, Format::Github),
+    ] {
+        if let Some(path) = path {
+            ok &= write_file(path, &render(format, &outcome, &checked, &a, false, None));
+        }
+    }
+    if let Some(path) = &a.write_baseline {
+        ok &= write_file(path, &baseline::render(&outcome.findings));
+    }
+    if !ok {
+        return EXIT_ERROR;
+    }
+    exit_code(&outcome, &checked, a.fail_on, a.fail_on_unknown)
+}
+
+fn scan_options(a: &ScanArgs) -> Result<ScanOptions, String> {
+    let mut params = Params::default();
+    if let Some(f) = &a.params_file {
+        params.values.extend(scan::read_params_file(f)?);
+    }
+    params.values.extend(a.params.iter().cloned());
+    let waivers = match &a.waivers {
+        Some(f) => waivers::read(f).map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    let baseline = match &a.baseline {
+        Some(f) => Some((f.clone(), baseline::read(f).map_err(|e| e.to_string())?)),
+        None => None,
+    };
+    Ok(ScanOptions {
+        params,
+        waivers,
+        baseline,
+        ..ScanOptions::default()
+    })
+}
+
+fn render(
+    format: Format,
+    outcome: &ScanOutcome,
+    checked: &Checked,
+    a: &ScanArgs,
+    color: bool,
+    stdin_text: Option<&str>,
+) -> String {
+    let (findings, errors) = (&outcome.findings, &outcome.load_errors);
+    match format {
+        Format::Json => report::json::render(findings, errors),
+        Format::Sarif => report::sarif::render(findings, &checked.policies, errors),
+        Format::Junit => report::junit::render(findings, &checked.policies, errors),
+        Format::Github => report::github::render(findings, errors),
+        Format::Human => {
+            let stats = format!(
+                "{} resources in {} templates, {} policies",
+                outcome.resources,
+                outcome.templates,
+                checked.policies.len()
+            );
+            let opts = HumanOptions {
+                color,
+                show_passes: a.show_passes,
+                width: 100,
+            };
+            let source = |file: &str| -> Option<String> {
+                if file == "-" {
+                    return stdin_text.map(str::to_string);
+                }
+                std::fs::read_to_string(file).ok()
+            };
+            report::human::render(findings, errors, &stats, &opts, &source)
+        }
+    }
+}
+
+fn write_file(path: &Path, text: &str) -> bool {
+    match report::atomic::write_atomic(path, text.as_bytes()) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("error: {}: cannot write the report: {e}", path.display());
+            false
+        }
+    }
+}
+
+fn exit_code(
+    outcome: &ScanOutcome,
+    checked: &Checked,
+    fail_on: Severity,
+    fail_on_unknown: bool,
+) -> u8 {
+    if !outcome.load_errors.is_empty() || checked.has_errors() {
+        return EXIT_ERROR;
+    }
+    let failing = outcome.findings.iter().any(|f| {
+        f.severity >= fail_on
+            && (f.status == Status::Fail || (fail_on_unknown && f.status == Status::Unknown))
+    });
+    if failing {
+        EXIT_FINDINGS
+    } else {
+        0
+    }
+}
+
+/// Runs the scan with a progress bar on stderr when it is a terminal and the
+/// input is large enough for one to matter.
+fn with_progress<T>(
+    enabled: bool,
+    paths: &[PathBuf],
+    f: impl FnOnce(Option<&AtomicUsize>) -> T,
+) -> T {
+    let show = enabled && std::io::stderr().is_terminal() && paths.iter().any(|p| p.is_dir());
+    if !show {
+        return f(None);
+    }
+    let done = AtomicUsize::new(0);
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} scanned {pos} templates ({per_sec}) {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let stop = AtomicUsize::new(0);
+    let result = std::thread::scope(|s| {
+        s.spawn(|| {
+            // Appear only for scans that take a while.
+            std::thread::sleep(Duration::from_millis(300));
+            while stop.load(Ordering::Relaxed) == 0 {
+                bar.set_position(done.load(Ordering::Relaxed) as u64);
+                bar.tick();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let r = f(Some(&done));
+        stop.store(1, Ordering::Relaxed);
+        r
+    });
+    bar.finish_and_clear();
+    result
+}
