@@ -25,6 +25,12 @@
 //! Each policy's suite carries its metadata as `<properties>` and its title,
 //! description, remediation and references in `<system-out>`.
 //!
+//! The schema requires a few things the findings do not have: every `time` is
+//! `0` (deadbolt does not time single evaluations); `timestamp` is the UTC time of
+//! the run without a zone, or `SOURCE_DATE_EPOCH` when set, for reproducible
+//! reports; `hostname` is the machine's, else `localhost`. Tests pin both with
+//! [`render_with`].
+//!
 //! Why not the `junit-report` crate: it cannot write Ant-valid XML. It never
 //! writes the required `<properties>`, `<system-out>` and `<system-err>`; its
 //! timestamp is RFC 3339 with an offset, which the schema's pattern rejects; and a
