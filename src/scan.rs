@@ -9,7 +9,7 @@ use crate::compile::Policy;
 use crate::doc::Template;
 use crate::dsl::{check_sources, Checked, PolicySource};
 use crate::eval::{evaluate, Params};
-use crate::load::{load_inputs, LoadError, LoadOutcome};
+use crate::load::{process_inputs, LoadError};
 use crate::result::{Finding, Status, Summary};
 use crate::suppress::{self, baseline, waivers};
 
@@ -77,21 +77,45 @@ pub fn scan(
 }
 
 /// Loads `paths`, evaluates `policies`, and applies inline skips, waivers and the
-/// baseline.
+/// baseline. Each file is evaluated as soon as it is loaded and then dropped, so
+/// memory follows the largest file, not the corpus.
 pub fn scan_with(
     policies: &[Policy],
     paths: &[PathBuf],
     opts: &ScanOptions,
     done: Option<&AtomicUsize>,
 ) -> ScanOutcome {
-    let LoadOutcome {
-        templates,
-        errors,
-        skipped,
-    } = load_inputs(paths);
-    let mut outcome = evaluate_templates(policies, &templates, opts, done, &|path| {
-        std::fs::read_to_string(path).ok()
-    });
+    let per_file = |templates: Vec<Template>, text: &str| {
+        let inline_only = ScanOptions {
+            params: opts.params.clone(),
+            waivers: Vec::new(),
+            baseline: None,
+            today: opts.today,
+        };
+        let outcome = evaluate_templates(policies, &templates, &inline_only, None, &|_| {
+            Some(text.to_string())
+        });
+        if let Some(d) = done {
+            d.fetch_add(templates.len(), std::sync::atomic::Ordering::Relaxed);
+        }
+        outcome
+    };
+    let (parts, errors, skipped) = process_inputs(paths, &per_file);
+    let mut outcome = ScanOutcome::default();
+    for p in parts {
+        outcome.findings.extend(p.findings);
+        outcome.load_errors.extend(p.load_errors);
+        outcome.templates += p.templates;
+        outcome.resources += p.resources;
+    }
+    outcome
+        .findings
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    outcome.expired_waivers =
+        waivers::apply(&mut outcome.findings, &opts.waivers, opts.today).expired;
+    if let Some((name, entries)) = &opts.baseline {
+        baseline::apply(&mut outcome.findings, entries, name);
+    }
     outcome.load_errors.extend(errors);
     outcome
         .load_errors

@@ -47,14 +47,31 @@ struct Candidate {
 }
 
 enum FileResult {
-    Templates(Vec<Template>, Vec<LoadError>),
+    Templates(Vec<Template>, Vec<LoadError>, String),
     Skipped,
     Error(LoadError),
 }
 
 /// Load every template and plan under `paths` (files, directories, or `-` for stdin).
 pub fn load_inputs(paths: &[PathBuf]) -> LoadOutcome {
-    let mut outcome = LoadOutcome::default();
+    let (per_file, errors, skipped) = process_inputs(paths, &|templates, _text| templates);
+    LoadOutcome {
+        templates: per_file.into_iter().flatten().collect(),
+        errors,
+        skipped,
+    }
+}
+
+/// Loads every input and hands each file's templates (with the file's text) to
+/// `per_file` inside the parallel pass, so a large corpus never has to be in
+/// memory at once. Results come back in path order, with load errors (sorted) and
+/// skipped files.
+pub fn process_inputs<R: Send>(
+    paths: &[PathBuf],
+    per_file: &(dyn Fn(Vec<Template>, &str) -> R + Sync),
+) -> (Vec<R>, Vec<LoadError>, Vec<PathBuf>) {
+    let mut errors = Vec::new();
+    let mut skipped = Vec::new();
     let mut candidates = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
@@ -67,14 +84,14 @@ pub fn load_inputs(paths: &[PathBuf]) -> LoadOutcome {
             continue;
         }
         match std::fs::metadata(p) {
-            Ok(m) if m.is_dir() => walk(p, &mut candidates, &mut outcome.errors),
+            Ok(m) if m.is_dir() => walk(p, &mut candidates, &mut errors),
             Ok(_) => candidates.push(Candidate {
                 path: p.clone(),
                 display: p.to_string_lossy().into_owned(),
                 explicit: true,
                 stdin: false,
             }),
-            Err(e) => outcome.errors.push(LoadError::file(
+            Err(e) => errors.push(LoadError::file(
                 p.to_string_lossy(),
                 format!("cannot read: {}", io_message(&e)),
             )),
@@ -83,24 +100,38 @@ pub fn load_inputs(paths: &[PathBuf]) -> LoadOutcome {
     candidates.sort_by(|a, b| a.display.cmp(&b.display).then(b.explicit.cmp(&a.explicit)));
     candidates.dedup_by(|a, b| a.display == b.display);
 
-    let results: Vec<FileResult> = candidates.par_iter().map(load_candidate).collect();
+    let results: Vec<Processed<R>> = candidates
+        .par_iter()
+        .map(|c| match load_candidate(c) {
+            FileResult::Templates(t, e, text) => Processed::Done(per_file(t, &text), e),
+            FileResult::Skipped => Processed::Skipped,
+            FileResult::Error(e) => Processed::Error(e),
+        })
+        .collect();
+    let mut out = Vec::new();
     for (c, r) in candidates.iter().zip(results) {
         match r {
-            FileResult::Templates(t, e) => {
-                outcome.templates.extend(t);
-                outcome.errors.extend(e);
+            Processed::Done(r, e) => {
+                out.push(r);
+                errors.extend(e);
             }
-            FileResult::Skipped => outcome.skipped.push(c.path.clone()),
-            FileResult::Error(e) => outcome.errors.push(e),
+            Processed::Skipped => skipped.push(c.path.clone()),
+            Processed::Error(e) => errors.push(e),
         }
     }
-    outcome.errors.sort_by(|a, b| {
+    errors.sort_by(|a, b| {
         a.path
             .cmp(&b.path)
             .then(a.line().cmp(&b.line()))
             .then(a.col().cmp(&b.col()))
     });
-    outcome
+    (out, errors, skipped)
+}
+
+enum Processed<R> {
+    Done(R, Vec<LoadError>),
+    Skipped,
+    Error(LoadError),
 }
 
 /// Parse in-memory text named `path` and return its templates (none when it is
@@ -239,7 +270,7 @@ fn load_candidate(c: &Candidate) -> FileResult {
     if templates.is_empty() && errors.is_empty() {
         FileResult::Skipped
     } else {
-        FileResult::Templates(templates, errors)
+        FileResult::Templates(templates, errors, text)
     }
 }
 

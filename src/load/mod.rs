@@ -12,7 +12,7 @@ pub mod terraform;
 pub mod yaml;
 
 pub use cfn::{cfn_template, looks_like_cfn};
-pub use discover::{load_inputs, load_source, LoadOutcome};
+pub use discover::{load_inputs, load_source, process_inputs, LoadOutcome};
 pub use error::LoadError;
 pub use json::parse_json;
 pub use terraform::{looks_like_plan, plan_template};
