@@ -14,7 +14,8 @@
 #   SKIP_BUILD=1    use the existing target/release/deadbolt
 #   SKIP_GUARD=1    no cfn-guard rows       SKIP_CHECK=1  skip the findings cross-check
 #   WAIT_IDLE [0]   on a shared machine, wait up to this many seconds before each
-#                   repetition for the CPUs to be idle (<10% busy)
+#                   measurement for the CPUs to be idle (<10% busy); without it
+#                   the script only samples, and warns, before each repetition
 #   CFN_GUARD [~/.cargo/bin/cfn-guard, else cfn-guard on PATH]
 #   GNU_TIME [/usr/bin/time; installed with apt-get when missing and root;
 #             a path that does not exist selects the Python fallback]
@@ -60,6 +61,11 @@ if [[ $SKIP_BUILD != 1 ]]; then
     cargo build --release --quiet || die "cargo build --release failed (SKIP_BUILD=1 uses the existing binary)"
 fi
 [[ -x $DEADBOLT ]] || die "$DEADBOLT not found; build it or unset SKIP_BUILD"
+# Measure a private copy: other builds in the same checkout replace
+# target/release/deadbolt, which must not change in the middle of a run.
+DEADBOLT_REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src policies Cargo.toml Cargo.lock build.rs 2>/dev/null || echo "+dirty")
+cp "$DEADBOLT" "$TMP/deadbolt"
+DEADBOLT=$TMP/deadbolt
 
 # bench/policies-4 holds copies of four catalogue policies; keep them identical
 # to the catalogue so the 4-rule rows measure what the full catalogue runs.
@@ -124,6 +130,7 @@ RUNS=$OUT/runs.tsv
 measure() {
     local name=$1 ok=$2; shift 2
     local t0 t1 rc rss
+    if ((WAIT_IDLE > 0)); then wait_idle; fi
     if [[ -x $GNU_TIME ]]; then
         t0=$(date +%s%N)
         set +e
@@ -214,8 +221,8 @@ wait_idle() {
 }
 say "measuring, $REPS run(s) each"
 for ((i = 1; i <= REPS; i++)); do
-    wait_idle
-    say "repetition $i/$REPS (CPUs ${BUSY}% busy with other work before it)"
+    if ((WAIT_IDLE == 0)); then wait_idle; fi
+    say "repetition $i/$REPS"
     measure "deadbolt-full-1" "0 1" "$DEADBOLT" "${DB_FULL[@]}" --threads 1
     measure "deadbolt-full-N" "0 1" "$DEADBOLT" "${DB_FULL[@]}" --threads "$THREADS"
     measure "deadbolt-4-1" "0 1" "$DEADBOLT" "${DB_4[@]}" --threads 1
@@ -229,7 +236,7 @@ done
 
 # --- report -----------------------------------------------------------------
 export TEMPLATES PLAN_FILES RESOURCES FILES MB THREADS REPS N SEED PLANS CORPUS
-export DEADBOLT_REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src policies Cargo.toml 2>/dev/null || echo "+dirty")
+export DEADBOLT_REV
 export GUARD_VERSION=$([[ -n $GUARD ]] && "$GUARD" --version || echo "not run")
 export CPU=$(lscpu 2>/dev/null | awk -F': *' '/Model name/ {print $2; exit}')
 export CORES=$(nproc)
@@ -284,7 +291,7 @@ head = [
     "- deadbolt: git %s (release build); cfn-guard: %s" % (e["DEADBOLT_REV"], e["GUARD_VERSION"]),
     "- corpus: %s — %s CloudFormation templates + %s Terraform plans, %s resources, %s MB (gen_corpus.py -n %s --seed %s --plans %s)"
     % (e["CORPUS"], e["TEMPLATES"], e["PLAN_FILES"], e["RESOURCES"], e["MB"], e["N"], e["SEED"], e["PLANS"]),
-    "- other work on the machine: at most %s%% CPU busy just before a repetition (sampled for 2 s)" % e["BUSY_MAX"],
+    "- other work on the machine: at most %s%% CPU busy just before a measurement (sampled for 2 s)" % e["BUSY_MAX"],
     "- each figure is the median of %s runs (\"best\" is the fastest); templates/s counts every input file (templates and plans)" % e["REPS"],
     "",
 ]

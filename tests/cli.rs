@@ -407,3 +407,45 @@ fn check_builtin_catalogue_is_clean() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("22 policies compiled"), "{}", r.stdout);
 }
+
+#[test]
+fn diff_reports_changes_and_fails_on_change() {
+    let args = [
+        "diff",
+        "--old",
+        "fixtures/diff/old",
+        "--new",
+        "fixtures/diff/new",
+        "fixtures/diff/corpus",
+    ];
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("3 added, 2 removed, 5 changed, 5 unchanged"),
+        "{}",
+        r.stdout
+    );
+    let mut strict = args.to_vec();
+    strict.push("--fail-on-change");
+    assert_eq!(run(&strict).code, 1);
+    let mut as_json = args.to_vec();
+    as_json.extend(["--format", "json"]);
+    let v = json(&run(&as_json));
+    assert_eq!(v["summary"]["newly_failing"], 2);
+    let same = run(&[
+        "diff",
+        "--old",
+        "fixtures/diff/old",
+        "--new",
+        "fixtures/diff/old",
+        "fixtures/diff/corpus",
+        "--fail-on-change",
+    ]);
+    assert_eq!(same.code, 0, "{}", same.stdout);
+    assert_eq!(
+        run(&["diff", "fixtures/diff/corpus"]).code,
+        2,
+        "no old policies given"
+    );
+}
