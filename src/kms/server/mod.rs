@@ -1,0 +1,1 @@
+//! The AWS JSON 1.1 endpoint (`deadbolt kms serve`).
