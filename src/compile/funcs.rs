@@ -70,6 +70,10 @@ pub const FUNCS: &[FuncSpec] = &[
     spec("deref", Func::Deref, 1, 1, &[Any], Any, "the resource a Ref, GetAtt or Terraform reference names"),
     spec("coalesce", Func::Coalesce, 1, usize::MAX, &[Any], Any, "the first argument that exists"),
     spec("configured", Func::Configured, 1, 1, &[Any], Bool, "whether the value is set: false when missing, null, or a Terraform attribute the configuration leaves to the provider's default"),
+    spec("kms.key", Func::KmsKey, 1, 1, &[Any], Any, "the KMS key a reference names (a template key, or a key id, ARN or alias in --keystore): exists, state, manager, spec, usage, origin, rotation, arn, id, aliases"),
+    spec("kms.allows", Func::KmsAllows, 3, 3, &[Any, Str, Str], Bool, "whether the key's policy and grants let a principal ARN perform an action (kms:Decrypt, ...)"),
+    spec("kms.decrypts", Func::KmsDecrypts, 3, 3, &[Str, Any, Any], Bool, "whether an envelope-encrypted sample file decrypts under the key and encryption context (false for plaintext)"),
+    spec("kms.sample", Func::KmsSample, 1, 1, &[Any], Any, "the data sample the --samples manifest gives for a resource: file, key, context"),
     spec("known", Func::Known, 1, 1, &[Any], Bool, "whether the value is known statically (false for an unresolved parameter or a Terraform value known only after apply)"),
 ];
 

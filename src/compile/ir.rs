@@ -142,6 +142,10 @@ pub enum Func {
     Coalesce,
     Known,
     Configured,
+    KmsKey,
+    KmsAllows,
+    KmsDecrypts,
+    KmsSample,
 }
 
 #[derive(Clone, Debug)]

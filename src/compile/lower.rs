@@ -162,9 +162,13 @@ fn lower_expr(e: &ast::Expr, scope: &mut Scope) -> Expr {
         ExprKind::Index(inner, idx) => Expr::Index(b(inner, scope), b(idx, scope)),
         ExprKind::Wildcard(inner) => Expr::Wildcard(b(inner, scope)),
         ExprKind::Filter(inner, pred) => Expr::Filter(b(inner, scope), b(pred, scope)),
-        ExprKind::Call { ns: _, name, args } => {
+        ExprKind::Call { ns, name, args } => {
             let args = args.iter().map(|a| lower_expr(a, scope)).collect();
-            match funcs::lookup(&name.name) {
+            let full = match ns {
+                Some(ns) => format!("{}.{}", ns.name, name.name),
+                None => name.name.clone(),
+            };
+            match funcs::lookup(&full) {
                 Some(f) => Expr::Call(f.func, args),
                 None => Expr::Const(Const::Null),
             }

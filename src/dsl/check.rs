@@ -810,31 +810,20 @@ impl<'a> Checker<'a> {
         scope: &mut Scope,
     ) -> Ty {
         let arg_tys: Vec<Ty> = args.iter().map(|a| self.expr(a, scope)).collect();
-        if let Some(ns) = ns {
-            self.diags.push(
-                Diag::error(
-                    "unknown-function",
-                    self.src,
-                    ns.span.to(name.span),
-                    format!("unknown function `{}.{}`", ns.name, name.name),
-                )
-                .label("no such function")
-                .help(format!(
-                    "built-in functions: {}",
-                    funcs::names().collect::<Vec<_>>().join(", ")
-                )),
-            );
-            return Ty::Any;
-        }
-        let Some(spec) = funcs::lookup(&name.name) else {
+        let full = match ns {
+            Some(ns) => format!("{}.{}", ns.name, name.name),
+            None => name.name.clone(),
+        };
+        let span = ns.map_or(name.span, |n| n.span.to(name.span));
+        let Some(spec) = funcs::lookup(&full) else {
             let d = Diag::error(
                 "unknown-function",
                 self.src,
-                name.span,
-                format!("unknown function `{}`", name.name),
+                span,
+                format!("unknown function `{full}`"),
             )
             .label("no such function");
-            let d = match did_you_mean(&name.name, funcs::names()) {
+            let d = match did_you_mean(&full, funcs::names()) {
                 Some(s) => d.help(format!("did you mean `{s}`?")),
                 None => d.help(format!(
                     "built-in functions: {}",

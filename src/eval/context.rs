@@ -15,6 +15,8 @@ use crate::doc::{Node, Pos, Template, TemplateKind, Value};
 #[derive(Clone, Debug, Default)]
 pub struct Params {
     pub values: BTreeMap<String, String>,
+    /// Keystores and data samples for the `kms.*` functions.
+    pub engines: super::engines::Engines,
 }
 
 /// Intrinsic resolution nests (a `Ref` inside a `Sub` inside an `If`...); a

@@ -166,6 +166,10 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
             refers_to(ctx, &args[0], target, pos)
         }
         Func::Deref => args[0].clone(),
+        Func::KmsKey => super::kms_fns::key(ctx, &args[0], pos),
+        Func::KmsAllows => super::kms_fns::allows(ctx, &args, pos),
+        Func::KmsDecrypts => super::kms_fns::decrypts(ctx, &args, pos),
+        Func::KmsSample => super::kms_fns::sample(ctx, &args[0], pos),
         Func::Known => boolean(!matches!(args[0].v, V::Unknown { .. })),
         Func::Configured => boolean(!matches!(
             args[0].v,

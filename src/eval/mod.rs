@@ -1,8 +1,10 @@
 //! The evaluator: three-valued (pass / fail / unknown), parallel over templates.
 
 mod context;
+pub mod engines;
 mod expr;
 mod funcs;
+mod kms_fns;
 mod run;
 mod value;
 

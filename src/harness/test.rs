@@ -293,6 +293,7 @@ fn evaluate_case(
     let opts = ScanOptions {
         params: crate::eval::Params {
             values: case.params.iter().cloned().collect(),
+            ..crate::eval::Params::default()
         },
         ..ScanOptions::default()
     };

@@ -8,6 +8,7 @@ pub mod cfn;
 pub mod discover;
 pub mod error;
 pub mod json;
+pub mod samples;
 pub mod terraform;
 pub mod yaml;
 
