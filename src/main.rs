@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use cli::check::{CheckArgs, ExplainArgs};
 use cli::diff::DiffArgs;
+use cli::kms::KmsArgs;
 use cli::scan::ScanArgs;
 use cli::test::TestArgs;
 use cli::{PolicyArgs, EXIT_ERROR};
@@ -46,6 +47,8 @@ enum Command {
     Test(TestArgs),
     /// Show what a policy change does to the results over a corpus.
     Diff(DiffArgs),
+    /// The built-in KMS: keys, encryption, envelope files, and an AWS-compatible endpoint.
+    Kms(KmsArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::List(a) => cli::check::run_list(a),
         Command::Test(a) => cli::test::run_test(a),
         Command::Diff(a) => cli::diff::run_diff(a),
+        Command::Kms(a) => cli::kms::run_kms(a),
     };
     ExitCode::from(code)
 }

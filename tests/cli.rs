@@ -398,14 +398,14 @@ fn explain_and_list() {
     );
     let r = run(&["list"]);
     assert_eq!(r.code, 0);
-    assert_eq!(r.stdout.lines().count(), 24, "{}", r.stdout);
+    assert_eq!(r.stdout.lines().count(), 25, "{}", r.stdout);
 }
 
 #[test]
 fn check_builtin_catalogue_is_clean() {
     let r = run(&["check"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("24 policies compiled"), "{}", r.stdout);
+    assert!(r.stdout.contains("25 policies compiled"), "{}", r.stdout);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod kms;
 pub mod scan;
 pub mod test;
 

@@ -72,6 +72,15 @@ pub struct ScanArgs {
     /// Record the current failures as a baseline in FILE.
     #[arg(long, value_name = "FILE", help_heading = "Suppressions")]
     pub write_baseline: Option<PathBuf>,
+    /// A KMS keystore for the kms.* checks (keys outside the template, samples).
+    #[arg(long, value_name = "PATH", help_heading = "KMS")]
+    pub keystore: Option<PathBuf>,
+    /// File holding the keystore's root key (default: $DEADBOLT_KMS_ROOT_KEY).
+    #[arg(long, value_name = "FILE", help_heading = "KMS")]
+    pub root_key_file: Option<PathBuf>,
+    /// Samples manifest: each resource's encrypted data sample, claimed key and context.
+    #[arg(long, value_name = "FILE", help_heading = "KMS")]
+    pub samples: Option<String>,
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
@@ -192,6 +201,22 @@ fn scan_options(a: &ScanArgs) -> Result<ScanOptions, String> {
         params.values.extend(scan::read_params_file(f)?);
     }
     params.values.extend(a.params.iter().cloned());
+    if let Some(path) = &a.keystore {
+        let root = deadbolt::kms::RootKey::from_env_or_file(a.root_key_file.as_deref())
+            .map_err(|e| format!("--keystore {}: {e}", path.display()))?;
+        if !path.exists() {
+            return Err(format!(
+                "--keystore {}: no keystore there (create one with `deadbolt kms init`)",
+                path.display()
+            ));
+        }
+        let kms = deadbolt::kms::Kms::open(path, root)
+            .map_err(|e| format!("--keystore {}: {e}", path.display()))?;
+        params.engines.keys = Some(std::sync::Arc::new(kms));
+    }
+    if let Some(f) = &a.samples {
+        params.engines.samples = deadbolt::load::samples::read(f).map_err(|e| e.to_string())?;
+    }
     let waivers = match &a.waivers {
         Some(f) => waivers::read(f).map_err(|e| e.to_string())?,
         None => Vec::new(),

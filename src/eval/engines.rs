@@ -40,7 +40,12 @@ pub trait KeyDirectory: Send + Sync {
     fn allows(&self, key_ref: &str, principal: &str, action: &str) -> Result<bool, String>;
     /// Decrypts an envelope-encrypted sample and checks that it was encrypted
     /// under `key_ref` with exactly `context`.
-    fn decrypts(&self, bytes: &[u8], key_ref: &str, context: &BTreeMap<String, String>) -> Result<Decryption, String>;
+    fn decrypts(
+        &self,
+        bytes: &[u8],
+        key_ref: &str,
+        context: &BTreeMap<String, String>,
+    ) -> Result<Decryption, String>;
 }
 
 /// One data sample from a samples manifest: the file that holds a resource's data,

@@ -62,7 +62,11 @@ fn missing_key(key_ref: &str, pos: Pos) -> It<'static> {
 fn template_key<'d>(ctx: &Ctx<'d>, idx: usize, pos: Pos) -> It<'d> {
     let r = &ctx.tpl.resources[idx];
     let prop = |cfn: &str, tf: &str| -> Option<It<'d>> {
-        let name = if r.source == Source::Terraform { tf } else { cfn };
+        let name = if r.source == Source::Terraform {
+            tf
+        } else {
+            cfn
+        };
         let v = r.props.as_ref()?.get(name)?;
         Some(ctx.resolve_doc(v, v.pos))
     };
@@ -107,7 +111,11 @@ fn aws_managed(key_ref: &str) -> Option<KeyView> {
     let alias = key_ref
         .rsplit_once(":alias/aws/")
         .map(|(_, name)| format!("alias/aws/{name}"))
-        .or_else(|| key_ref.starts_with("alias/aws/").then(|| key_ref.to_string()))?;
+        .or_else(|| {
+            key_ref
+                .starts_with("alias/aws/")
+                .then(|| key_ref.to_string())
+        })?;
     Some(KeyView {
         id: alias.clone(),
         arn: String::new(),
@@ -145,11 +153,16 @@ pub fn key<'d>(ctx: &Ctx<'d>, arg: &It<'d>, pos: Pos) -> It<'d> {
         V::Res(i) => {
             let r = &ctx.tpl.resources[*i];
             match r.rtype.as_str() {
-                "AWS::KMS::Key" | "aws_kms_key" | "AWS::KMS::ReplicaKey" | "aws_kms_replica_key" => {
-                    template_key(ctx, *i, pos)
-                }
+                "AWS::KMS::Key"
+                | "aws_kms_key"
+                | "AWS::KMS::ReplicaKey"
+                | "aws_kms_replica_key" => template_key(ctx, *i, pos),
                 "AWS::KMS::Alias" | "aws_kms_alias" => {
-                    let target = if r.rtype == "aws_kms_alias" { "target_key_id" } else { "TargetKeyId" };
+                    let target = if r.rtype == "aws_kms_alias" {
+                        "target_key_id"
+                    } else {
+                        "TargetKeyId"
+                    };
                     match r.props.as_ref().and_then(|p| p.get(target)) {
                         Some(t) => {
                             let t = ctx.resolve_doc(t, t.pos);
@@ -167,7 +180,10 @@ pub fn key<'d>(ctx: &Ctx<'d>, arg: &It<'d>, pos: Pos) -> It<'d> {
         V::Str(s) => by_name(ctx, s, pos),
         V::Unknown { .. } => arg.clone(),
         V::Missing | V::Null => It::missing(arg.pos),
-        _ => It::unknown("kms.key needs a key id, ARN, alias or a reference to a key", pos),
+        _ => It::unknown(
+            "kms.key needs a key id, ARN, alias or a reference to a key",
+            pos,
+        ),
     }
 }
 
@@ -199,7 +215,10 @@ pub fn allows<'d>(ctx: &Ctx<'d>, args: &[It<'d>], pos: Pos) -> It<'d> {
         scalar_text(&args[1].v),
         scalar_text(&args[2].v),
     ) else {
-        return It::unknown("kms.allows needs a key id, ARN or alias string, a principal and an action", pos);
+        return It::unknown(
+            "kms.allows needs a key id, ARN or alias string, a principal and an action",
+            pos,
+        );
     };
     match &ctx.params.engines.keys {
         Some(dir) => match dir.allows(&key_ref, &principal, &action) {
@@ -283,4 +302,3 @@ pub fn sample<'d>(ctx: &Ctx<'d>, arg: &It<'d>, pos: Pos) -> It<'d> {
     );
     It::new(V::Owned(Rc::new(map)), pos)
 }
-

@@ -4,6 +4,7 @@ mod context;
 pub mod engines;
 mod expr;
 mod funcs;
+mod keystore;
 mod kms_fns;
 mod run;
 mod value;

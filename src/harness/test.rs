@@ -290,11 +290,26 @@ fn evaluate_case(
     policies: &[&Policy],
     test_file: &Path,
 ) -> Result<Vec<Finding>, String> {
+    let mut params = crate::eval::Params {
+        values: case.params.iter().cloned().collect(),
+        ..crate::eval::Params::default()
+    };
+    if let Some(path) = &case.keystore {
+        let root = match &case.root_key {
+            Some(hex) => crate::kms::RootKey::from_hex(hex),
+            None => crate::kms::RootKey::from_env_or_file(None),
+        }
+        .map_err(|e| format!("keystore {}: {e}", path.display()))?;
+        let kms = crate::kms::Kms::open(path, root)
+            .map_err(|e| format!("keystore {}: {e}", path.display()))?;
+        params.engines.keys = Some(std::sync::Arc::new(kms));
+    }
+    if let Some(path) = &case.samples {
+        params.engines.samples =
+            crate::load::samples::read(&path.to_string_lossy()).map_err(|e| e.to_string())?;
+    }
     let opts = ScanOptions {
-        params: crate::eval::Params {
-            values: case.params.iter().cloned().collect(),
-            ..crate::eval::Params::default()
-        },
+        params,
         ..ScanOptions::default()
     };
     let (templates, inline_text) = match &case.input {

@@ -61,6 +61,12 @@ pub struct Case {
     /// Policies the case runs: the expectations' policies, the file's `policy`,
     /// or `policies: [...]`; empty = all.
     pub policies: Vec<String>,
+    /// A KMS keystore for `kms.*` (relative to the test file), its root key in hex
+    /// (for test keystores only: real ones take it from the environment), and a
+    /// samples manifest.
+    pub keystore: Option<PathBuf>,
+    pub root_key: Option<String>,
+    pub samples: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug)]
@@ -71,7 +77,8 @@ pub struct TestFile {
 
 const FILE_KEYS: &[&str] = &["policy", "cases"];
 const CASE_KEYS: &[&str] = &[
-    "name", "template", "files", "params", "expect", "strict", "snapshot", "policies",
+    "name", "template", "files", "params", "expect", "strict", "snapshot", "policies", "keystore",
+    "root_key", "samples",
 ];
 const EXPECT_KEYS: &[&str] = &["status", "line", "message"];
 
@@ -279,6 +286,28 @@ impl Parser<'_> {
         }
         policies.sort();
         policies.dedup();
+        let path_field = |key: &str| -> Result<Option<PathBuf>, LoadError> {
+            match v.get(key) {
+                Some(x) => {
+                    let rel = self.string(x, "a path")?;
+                    let full = dir.join(&rel);
+                    if !full.exists() {
+                        return Err(self.err(
+                            x.pos,
+                            format!("`{rel}` does not exist (resolved to {})", full.display()),
+                        ));
+                    }
+                    Ok(Some(full))
+                }
+                None => Ok(None),
+            }
+        };
+        let keystore = path_field("keystore")?;
+        let samples = path_field("samples")?;
+        let root_key = match v.get("root_key") {
+            Some(x) => Some(self.string(x, "the root key in hex")?),
+            None => None,
+        };
         Ok(Case {
             name,
             pos: v.pos,
@@ -288,6 +317,9 @@ impl Parser<'_> {
             strict,
             snapshot,
             policies,
+            keystore,
+            root_key,
+            samples,
         })
     }
 

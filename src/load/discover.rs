@@ -280,7 +280,7 @@ fn load_candidate(c: &Candidate) -> FileResult {
 fn decode(bytes: &[u8]) -> Result<String, String> {
     let utf16 = |le: bool| -> Option<String> {
         let body = &bytes[2..];
-        if body.len() % 2 != 0 {
+        if !body.len().is_multiple_of(2) {
             return None;
         }
         let units: Vec<u16> = body
