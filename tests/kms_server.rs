@@ -99,10 +99,13 @@ impl Resp {
     }
 }
 
-/// A keep-alive HTTP/1.1 client connection.
+/// A keep-alive HTTP/1.1 client connection; it reconnects when the server's
+/// last answer said `Connection: close`.
 struct Client {
+    addr: SocketAddr,
     stream: TcpStream,
     buf: Vec<u8>,
+    reconnect: bool,
 }
 
 impl Client {
@@ -112,12 +115,17 @@ impl Client {
             .set_read_timeout(Some(Duration::from_secs(20)))
             .unwrap();
         Client {
+            addr,
             stream,
             buf: Vec::new(),
+            reconnect: false,
         }
     }
 
     fn send(&mut self, raw: &[u8]) -> Resp {
+        if self.reconnect {
+            *self = Client::connect(self.addr);
+        }
         self.stream.write_all(raw).unwrap();
         self.read_response()
     }
@@ -157,6 +165,9 @@ impl Client {
         }
         let body = self.buf[head_end + 4..head_end + 4 + len].to_vec();
         self.buf.drain(..head_end + 4 + len);
+        self.reconnect = headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("connection") && v == "close");
         Resp {
             status,
             headers,
@@ -668,9 +679,6 @@ fn concurrent_clients() {
                         unb64(r.json()["Plaintext"].as_str().unwrap()),
                         msg.as_bytes()
                     );
-                    if r.header("connection") == Some("close") {
-                        c = Client::connect(addr);
-                    }
                 }
             })
         })
@@ -715,5 +723,90 @@ fn shutdown_finishes_requests_already_sent() {
     assert!(
         TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
         "no longer listening"
+    );
+}
+
+/// `deadbolt kms serve`, the binary: root key from `DEADBOLT_KMS_ROOT_KEY`,
+/// port 0, the address printed and written to `--port-file`, SIGTERM → exit 0.
+#[cfg(unix)]
+#[test]
+fn the_binary_serves_until_sigterm() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let keys = write_keys(dir.path());
+    let port_file = dir.path().join("addr");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deadbolt"))
+        .args(["kms", "serve", "--addr", "127.0.0.1:0", "--keystore"])
+        .arg(dir.path().join("keystore"))
+        .arg("--access-keys")
+        .arg(&keys)
+        .arg("--port-file")
+        .arg(&port_file)
+        .env("DEADBOLT_KMS_ROOT_KEY", ROOT_KEY)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {line:?}"))
+        .to_string();
+    let addr: SocketAddr = url.strip_prefix("http://").unwrap().parse().unwrap();
+    assert_ne!(addr.port(), 0);
+    assert_eq!(
+        std::fs::read_to_string(&port_file).unwrap().trim(),
+        addr.to_string()
+    );
+
+    let mut c = Client::connect(addr);
+    create_key(&mut c, addr);
+    let r = call(&mut c, addr, "ListKeys", json!({}), Some(APP));
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    assert_eq!(r.json()["Keys"].as_array().unwrap().len(), 1);
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(status.success(), "exit {status:?}; stderr: {rest}");
+    assert!(
+        rest.contains("SIGTERM") && rest.contains("stopped"),
+        "{rest}"
+    );
+    assert!(c.closed(), "connections are closed on shutdown");
+}
+
+#[test]
+fn the_binary_refuses_a_remote_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_deadbolt"))
+        .args([
+            "kms",
+            "serve",
+            "--allow-unsigned",
+            "--addr",
+            "0.0.0.0:0",
+            "--keystore",
+        ])
+        .arg(dir.path().join("keystore"))
+        .env("DEADBOLT_KMS_ROOT_KEY", ROOT_KEY)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not a loopback address") && err.contains("--allow-remote"),
+        "{err}"
     );
 }

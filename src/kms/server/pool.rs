@@ -3,9 +3,10 @@
 //! One thread accepts connections into a bounded queue (when it is full the
 //! acceptor waits, and further clients wait in the kernel's listen backlog).
 //! Each worker takes a connection and serves its requests one after another
-//! while the client keeps it alive. A worker whose kept-alive connection is idle
-//! gives it up (closes it) as soon as another connection waits in the queue, so a
-//! few idle clients cannot starve new ones; clients reconnect transparently.
+//! while the client keeps it alive. When another connection waits in the queue,
+//! a worker gives its connection up: after the answer it is serving (which then
+//! says `Connection: close`), or at once if the connection is idle. So neither
+//! idle nor busy clients can starve new ones; clients reconnect transparently.
 //!
 //! Shutdown: stop accepting, let every worker finish the request it is serving
 //! (its answer says `Connection: close`), serve the connections already accepted
@@ -273,7 +274,10 @@ fn serve_connection(
             ReadOutcome::Request(req) => {
                 let resp = service.handle(&req, peer);
                 served += 1;
-                let close = !req.keep_alive || shared.stopping();
+                // Under contention (a connection waits in the queue), this one
+                // makes way after its answer: `Connection: close` tells the
+                // client to reconnect, so busy clients take turns.
+                let close = !req.keep_alive || shared.stopping() || shared.should_yield();
                 let date = sigv4::format_http_date(sigv4::now_epoch());
                 if conn.write(&resp.to_bytes(close, &date)).is_err() || close {
                     return;
