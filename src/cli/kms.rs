@@ -320,9 +320,13 @@ pub enum KmsVerb {
         /// HOST:PORT to listen on.
         #[arg(long, default_value = "127.0.0.1:4599")]
         addr: String,
-        /// Access keys file: access key id, secret and principal ARN per line.
+        /// Access keys file: a JSON object mapping each access key id to
+        /// {"secret": "...", "principal": "arn:aws:iam::ACCOUNT:user/NAME"}.
         #[arg(long, value_name = "FILE")]
         access_keys: Option<PathBuf>,
+        /// Largest request body accepted, in bytes (413 beyond).
+        #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+        max_body: usize,
         /// Requests without a signature act as the account root.
         #[arg(long)]
         allow_unsigned: bool,
@@ -884,6 +888,7 @@ fn serve(a: &KmsArgs, path: &Path) -> Res {
     let KmsVerb::Serve {
         addr,
         access_keys,
+        max_body,
         allow_unsigned,
         allow_remote,
         threads,
@@ -897,6 +902,7 @@ fn serve(a: &KmsArgs, path: &Path) -> Res {
     let mut o = deadbolt::kms::server::ServeOptions::new(path, root);
     o.addr = addr.clone();
     o.access_keys = access_keys.clone();
+    o.max_body = *max_body;
     o.allow_unsigned = *allow_unsigned;
     o.allow_remote = *allow_remote;
     o.threads = threads.unwrap_or(0);
