@@ -248,3 +248,46 @@ fn terraform_pascal_case_reads_snake_case() {
         ["aws_ebs_volume.a fail 2:108 aws_ebs_volume.a unencrypted"]
     );
 }
+
+#[test]
+fn template_key_policies_answer_kms_allows() {
+    let policy = r#"
+policy who {
+  severity high
+  for resource "AWS::KMS::Key" as k
+  require not kms.allows(k, "arn:aws:iam::999999999999:user/stranger", "kms:Decrypt")
+    else "{k.id} lets a stranger decrypt"
+}
+"#;
+    let t = "Resources:
+  Open:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy:
+        Statement:
+          - {Effect: Allow, Principal: '*', Action: 'kms:*', Resource: '*'}
+  Closed:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy:
+        Statement:
+          - Effect: Allow
+            Principal: {AWS: 'arn:aws:iam::111122223333:root'}
+            Action: 'kms:*'
+            Resource: '*'
+  Default:
+    Type: AWS::KMS::Key
+";
+    let out = lines(&run(policy, t));
+    assert_eq!(
+        out[..2],
+        [
+            "Open fail 2:3 Open lets a stranger decrypt",
+            "Closed pass 8:3 who"
+        ]
+    );
+    // The default key policy trusts the key's account, which only a parameter tells.
+    assert!(out[2].starts_with("Default unknown"), "{out:?}");
+    let f = run_with(policy, "t.yaml", t, &[("AWS::AccountId", "111122223333")]);
+    assert_eq!(lines(&f)[2], "Default pass 17:3 who");
+}

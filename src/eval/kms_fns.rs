@@ -209,7 +209,171 @@ fn by_name<'d>(ctx: &Ctx<'d>, s: &str, pos: Pos) -> It<'d> {
     }
 }
 
+/// A document value as JSON, resolving intrinsics; `Err` with the reason when a
+/// part cannot be known statically.
+fn to_json<'d>(ctx: &Ctx<'d>, it: &It<'d>, depth: usize) -> Result<serde_json::Value, String> {
+    use serde_json::Value as J;
+    if depth > 64 {
+        return Err("the policy document nests too deeply".into());
+    }
+    Ok(match &it.v {
+        V::Null | V::Missing => J::Null,
+        V::Bool(b) => J::Bool(*b),
+        V::Num(n) => serde_json::Number::from_f64(*n).map_or(J::Null, J::Number),
+        V::Str(s) => J::String(s.to_string()),
+        V::Unknown { reason, .. } => return Err(reason.to_string()),
+        V::Res(i) => {
+            return Err(format!(
+                "the document names resource {}, known only at deploy time",
+                ctx.resource_id(*i)
+            ))
+        }
+        V::Map(entries) => {
+            let mut m = serde_json::Map::new();
+            for e in *entries {
+                let v = ctx.resolve_doc(&e.value, e.key_pos);
+                if matches!(v.v, V::Missing) {
+                    continue;
+                }
+                m.insert(e.key.clone(), to_json(ctx, &v, depth + 1)?);
+            }
+            J::Object(m)
+        }
+        V::Seq(items) => J::Array(
+            items
+                .iter()
+                .map(|v| to_json(ctx, &ctx.resolve_doc(v, v.pos), depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        V::List(items) => J::Array(
+            items
+                .iter()
+                .map(|v| to_json(ctx, v, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        V::Owned(o) => serde_json::to_value(value_json(o)).unwrap_or(J::Null),
+    })
+}
+
+fn value_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match &v.node {
+        Node::Null | Node::Computed { .. } => J::Null,
+        Node::Bool(b) => J::Bool(*b),
+        Node::Int(i) => J::from(*i),
+        Node::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        Node::Str(s) => J::String(s.clone()),
+        Node::Seq(items) => J::Array(items.iter().map(value_json).collect()),
+        Node::Map(entries) => J::Object(
+            entries
+                .iter()
+                .map(|e| (e.key.clone(), value_json(&e.value)))
+                .collect(),
+        ),
+    }
+}
+
+/// `kms.allows` for a key defined in the template: its KeyPolicy (CloudFormation)
+/// or policy (Terraform) evaluated with AWS semantics; no policy means the default
+/// key policy, which trusts the account.
+fn template_allows<'d>(
+    ctx: &Ctx<'d>,
+    idx: usize,
+    principal: &str,
+    action: &str,
+    pos: Pos,
+) -> It<'d> {
+    let r = &ctx.tpl.resources[idx];
+    let (name, is_tf) = match r.rtype.as_str() {
+        "AWS::KMS::Key" | "AWS::KMS::ReplicaKey" => ("KeyPolicy", false),
+        "aws_kms_key" | "aws_kms_replica_key" => ("policy", true),
+        other => return It::unknown(format!("{} is a {other}, not a KMS key", r.id), pos),
+    };
+    let account = crate::kms::policy::arn_account(principal)
+        .map(str::to_string)
+        .unwrap_or_else(|| principal.to_string());
+    // Without a key policy the key gets the default one, which trusts the key's own
+    // account: known only from --param AWS::AccountId.
+    let default = || {
+        match ctx.params.values.get("AWS::AccountId") {
+        Some(key_account) => Ok(crate::kms::policy::default_policy(key_account)),
+        None => Err(It::unknown(
+            "the default key policy trusts the key's account, known only at deploy time (set --param AWS::AccountId=...)",
+            pos,
+        )),
+    }
+    };
+    let doc = match r.props.as_ref().and_then(|p| p.get(name)) {
+        None => match default() {
+            Ok(d) => d,
+            Err(u) => return u,
+        },
+        Some(v) => {
+            let it = ctx.resolve_doc(v, v.pos);
+            match (&it.v, is_tf) {
+                (V::Str(s), _) => s.to_string(),
+                (V::Unknown { unset: true, .. }, true) => match default() {
+                    Ok(d) => d,
+                    Err(u) => return u,
+                },
+                _ => match to_json(ctx, &it, 0) {
+                    Ok(j) => j.to_string(),
+                    Err(reason) => return It::unknown(reason, pos),
+                },
+            }
+        }
+    };
+    let policy = match crate::kms::policy::KeyPolicy::parse(&doc) {
+        Ok(p) => p,
+        Err(e) => return It::unknown(format!("the key policy of {} is not valid: {e}", r.id), pos),
+    };
+    let action = if action.contains(':') {
+        action.to_string()
+    } else {
+        format!("kms:{action}")
+    };
+    let conditions = std::collections::BTreeMap::new();
+    let decision = policy.evaluate(&crate::kms::policy::Request {
+        principal,
+        account: &account,
+        action: &action,
+        resource: "*",
+        conditions: &conditions,
+    });
+    It::new(
+        V::Bool(decision == crate::kms::policy::Decision::Allow),
+        pos,
+    )
+}
+
 pub fn allows<'d>(ctx: &Ctx<'d>, args: &[It<'d>], pos: Pos) -> It<'d> {
+    if let V::Res(i) = args[0].v {
+        let (Some(principal), Some(action)) = (scalar_text(&args[1].v), scalar_text(&args[2].v))
+        else {
+            return It::unknown("kms.allows needs a principal and an action", pos);
+        };
+        let r = &ctx.tpl.resources[i];
+        if matches!(r.rtype.as_str(), "AWS::KMS::Alias" | "aws_kms_alias") {
+            let target = if r.rtype == "aws_kms_alias" {
+                "target_key_id"
+            } else {
+                "TargetKeyId"
+            };
+            if let Some(t) = r.props.as_ref().and_then(|p| p.get(target)) {
+                let t = ctx.resolve_doc(t, t.pos);
+                if let V::Res(j) = t.v {
+                    if j != i {
+                        return template_allows(ctx, j, &principal, &action, pos);
+                    }
+                }
+            }
+            return It::unknown(
+                format!("alias {} does not name a key of the template", r.id),
+                pos,
+            );
+        }
+        return template_allows(ctx, i, &principal, &action, pos);
+    }
     let (Some(key_ref), Some(principal), Some(action)) = (
         scalar_text(&args[0].v),
         scalar_text(&args[1].v),
