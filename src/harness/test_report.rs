@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::test::{CaseResult, Outcome, PolicyCoverage, TestRun};
+use crate::report::junit::{attr, text};
 
 fn paint(color: bool, code: &str, s: &str) -> String {
     if color {
@@ -145,23 +146,6 @@ pub fn render_coverage(coverage: &[PolicyCoverage], color: bool) -> String {
     out
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0.
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => out.push('?'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// One `testsuite` per test file, one `testcase` per case.
 pub fn render_junit(run: &TestRun) -> String {
     let mut by_file: BTreeMap<&PathBuf, Vec<&CaseResult>> = BTreeMap::new();
@@ -178,13 +162,13 @@ pub fn render_junit(run: &TestRun) -> String {
             .iter()
             .filter(|c| matches!(c.outcome, Outcome::NewSnapshot { written: false, .. }))
             .count();
-        let name = xml_escape(&file.display().to_string());
+        let name = attr(&file.display().to_string());
         out.push_str(&format!(
             "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"0\" timestamp=\"1970-01-01T00:00:00\" hostname=\"localhost\" id=\"{id}\" package=\"deadbolt\">\n    <properties/>\n",
             cases.len()
         ));
         for c in cases {
-            let case_name = xml_escape(&c.name);
+            let case_name = attr(&c.name);
             out.push_str(&format!(
                 "    <testcase name=\"{case_name}\" classname=\"{name}\" time=\"0\""
             ));
@@ -196,8 +180,8 @@ pub fn render_junit(run: &TestRun) -> String {
                         .unwrap_or("");
                     out.push_str(&format!(
                         ">\n      <failure message=\"{}\" type=\"expectation\">{}</failure>\n    </testcase>\n",
-                        xml_escape(first),
-                        xml_escape(&problems.join("\n"))
+                        attr(first),
+                        text(&problems.join("\n"))
                     ));
                 }
                 Outcome::NewSnapshot {
@@ -206,7 +190,7 @@ pub fn render_junit(run: &TestRun) -> String {
                 } => {
                     out.push_str(&format!(
                         ">\n      <skipped message=\"new snapshot {} not written\"/>\n    </testcase>\n",
-                        xml_escape(&path.display().to_string())
+                        attr(&path.display().to_string())
                     ));
                 }
                 _ => out.push_str("/>\n"),

@@ -14,32 +14,10 @@ pub fn skip(f: &mut Finding, reason: String) {
     f.skip_reason = Some(reason);
 }
 
-/// `*` matches any run of characters, `?` one character; everything else literally.
+/// `*` matches any run of characters, `?` one character; everything else literally
+/// (the same wildcards as IAM, so one matcher serves both).
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    // Iterative matcher with backtracking to the last `*`: linear for practical inputs.
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
+    crate::kms::policy::glob(pattern, text, false)
 }
 
 #[cfg(test)]
