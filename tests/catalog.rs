@@ -456,10 +456,10 @@ fn ec2_block_device_encryption() {
             ("AppLaunchTemplate", "pass", 79),
             ("LegacyLaunchTemplate", "fail", 108), // second mapping of a launch template
             // plan.json
-            ("aws_instance.bastion", "unknown", 14), // root_block_device not configured: computed by the provider
+            ("aws_instance.bastion", "pass", 8), // no root_block_device configured: no mapping, as in CloudFormation
             ("aws_instance.batch", "fail", 46),
             ("aws_instance.legacy", "fail", 102),
-            ("aws_instance.reports", "fail", 132), // root_block_device without `encrypted` (known after apply)
+            ("aws_instance.reports", "fail", 139), // root_block_device without `encrypted`: the block
             ("aws_instance.web", "pass", 165),
             ("aws_launch_configuration.cache", "fail", 217), // ebs_block_device of a launch configuration
             ("aws_launch_configuration.workers", "pass", 254),
@@ -869,7 +869,7 @@ fn sqs_queue_encryption() {
             ("aws_sqs_queue.ingest", "pass", 26),
             ("aws_sqs_queue.legacy", "fail", 64),
             ("aws_sqs_queue.payments", "pass", 72), // kms_master_key_id = aws_kms_key.sqs.arn
-            ("aws_sqs_queue.thumbnails", "fail", 99), // neither argument configured: the values line
+            ("aws_sqs_queue.thumbnails", "fail", 103), // neither argument configured: kms_master_key_id is null
             ("module.worker.aws_sqs_queue.dlq", "pass", 119),
         ],
     );

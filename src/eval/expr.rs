@@ -162,8 +162,11 @@ impl<'c, 'd> Eval<'c, 'd> {
                     (Tri::Unknown(_), _) => a,
                     (_, Tri::Unknown(_)) => b,
                     // Both false: blame the more specific one (a value that is
-                    // there and wrong, rather than the parent of a missing one).
+                    // there and wrong, rather than the parent of a missing one);
+                    // between two parents, the deeper one (`Properties`, not the
+                    // resource's own line).
                     _ if b.specific && !a.specific => b,
+                    _ if !a.specific && !b.specific && b.pos > a.pos => b,
                     _ => a,
                 }
             }

@@ -24,7 +24,13 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
         }
     }
     let s = |i: usize| args.get(i).and_then(|a| scalar_text(&a.v));
-    let boolean = |b: bool| It::new(V::Bool(b), pos);
+    // A yes/no computed by a function is not itself an offending value: when a
+    // condition fails, the value it tested is the more specific place to point at.
+    let boolean = |b: bool| It {
+        v: V::Bool(b),
+        pos,
+        specific: false,
+    };
     let string = |t: String| It::new(V::Str(Cow::Owned(t)), pos);
     match f {
         Func::Len => {
