@@ -86,13 +86,8 @@ pub fn scan_with(
     done: Option<&AtomicUsize>,
 ) -> ScanOutcome {
     let per_file = |templates: Vec<Template>, text: &str| {
-        let inline_only = ScanOptions {
-            params: opts.params.clone(),
-            waivers: Vec::new(),
-            baseline: None,
-            today: opts.today,
-        };
-        let outcome = evaluate_templates(policies, &templates, &inline_only, None, &|_| {
+        // Waivers and the baseline are applied once, to the whole result, below.
+        let outcome = evaluate_inline(policies, &templates, &opts.params, None, &|_| {
             Some(text.to_string())
         });
         if let Some(d) = done {
@@ -111,11 +106,7 @@ pub fn scan_with(
     outcome
         .findings
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    outcome.expired_waivers =
-        waivers::apply(&mut outcome.findings, &opts.waivers, opts.today).expired;
-    if let Some((name, entries)) = &opts.baseline {
-        baseline::apply(&mut outcome.findings, entries, name);
-    }
+    apply_waivers_and_baseline(&mut outcome, opts);
     outcome.load_errors.extend(errors);
     outcome
         .load_errors
@@ -133,7 +124,28 @@ pub fn evaluate_templates(
     done: Option<&AtomicUsize>,
     source: &dyn Fn(&str) -> Option<String>,
 ) -> ScanOutcome {
-    let mut findings = evaluate(policies, templates, &opts.params, done);
+    let mut outcome = evaluate_inline(policies, templates, &opts.params, done, source);
+    apply_waivers_and_baseline(&mut outcome, opts);
+    outcome
+}
+
+fn apply_waivers_and_baseline(outcome: &mut ScanOutcome, opts: &ScanOptions) {
+    outcome.expired_waivers =
+        waivers::apply(&mut outcome.findings, &opts.waivers, opts.today).expired;
+    if let Some((name, entries)) = &opts.baseline {
+        baseline::apply(&mut outcome.findings, entries, name);
+    }
+}
+
+/// Evaluates templates and applies their inline skips.
+fn evaluate_inline(
+    policies: &[Policy],
+    templates: &[Template],
+    params: &Params,
+    done: Option<&AtomicUsize>,
+    source: &dyn Fn(&str) -> Option<String>,
+) -> ScanOutcome {
+    let mut findings = evaluate(policies, templates, params, done);
     let mut load_errors = Vec::new();
     // Inline skips: only templates with something to suppress are looked at again.
     for tpl in templates {
@@ -156,17 +168,13 @@ pub fn evaluate_templates(
         load_errors.extend(errors);
         suppress::inline::apply(&mut findings, tpl, &skips);
     }
-    let waiver_outcome = waivers::apply(&mut findings, &opts.waivers, opts.today);
-    if let Some((name, entries)) = &opts.baseline {
-        baseline::apply(&mut findings, entries, name);
-    }
     ScanOutcome {
         findings,
         load_errors,
         templates: templates.len(),
         resources: templates.iter().map(|t| t.resources.len()).sum(),
         skipped: 0,
-        expired_waivers: waiver_outcome.expired,
+        expired_waivers: Vec::new(),
     }
 }
 

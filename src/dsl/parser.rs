@@ -596,47 +596,29 @@ impl<'s> Parser<'s> {
                 };
                 i = rest;
             } else if let Some(rest) = t.strip_prefix('[') {
-                if let Ok((rest2, _)) = self.src.symbol(rest, "*") {
-                    let (rest2, close) =
-                        commit(self.src.symbol(rest2, "]"), ws(rest2), "']' after '[*'")?;
-                    let span = e.span.to(close);
-                    e = Expr {
-                        kind: ExprKind::Wildcard(Box::new(e)),
-                        span,
-                    };
-                    i = rest2;
-                } else if let Ok((rest2, _)) = self.src.symbol(rest, "?") {
-                    let (rest2, pred) =
-                        commit(self.expr(rest2), ws(rest2), "a filter condition after '[?'")?;
-                    let (rest2, close) = commit(
-                        self.src.symbol(rest2, "]"),
-                        ws(rest2),
-                        "']' to close the filter",
-                    )?;
-                    let span = e.span.to(close);
-                    e = Expr {
-                        kind: ExprKind::Filter(Box::new(e), Box::new(pred)),
-                        span,
-                    };
-                    i = rest2;
+                // `[*]`, `[? filter]` or `[index]`, each closed by `]`.
+                let (rest2, kind, missing_close) = if let Ok((r, _)) = self.src.symbol(rest, "*") {
+                    (r, Bracket::All, "']' after '[*'")
+                } else if let Ok((r, _)) = self.src.symbol(rest, "?") {
+                    let (r, pred) = commit(self.expr(r), ws(r), "a filter condition after '[?'")?;
+                    (r, Bracket::Filter(pred), "']' to close the filter")
                 } else {
-                    let (rest2, idx) = commit(
+                    let (r, idx) = commit(
                         self.expr(rest),
                         ws(rest),
                         "an index, a key in quotes, '*' or '?' after '['",
                     )?;
-                    let (rest2, close) = commit(
-                        self.src.symbol(rest2, "]"),
-                        ws(rest2),
-                        "']' to close the index",
-                    )?;
-                    let span = e.span.to(close);
-                    e = Expr {
-                        kind: ExprKind::Index(Box::new(e), Box::new(idx)),
-                        span,
-                    };
-                    i = rest2;
-                }
+                    (r, Bracket::Index(idx), "']' to close the index")
+                };
+                let (rest2, close) = commit(self.src.symbol(rest2, "]"), ws(rest2), missing_close)?;
+                let span = e.span.to(close);
+                let kind = match kind {
+                    Bracket::All => ExprKind::Wildcard(Box::new(e)),
+                    Bracket::Filter(pred) => ExprKind::Filter(Box::new(e), Box::new(pred)),
+                    Bracket::Index(idx) => ExprKind::Index(Box::new(e), Box::new(idx)),
+                };
+                e = Expr { kind, span };
+                i = rest2;
             } else {
                 return Ok((i, e));
             }
@@ -804,6 +786,13 @@ impl<'s> Parser<'s> {
             }
         }
     }
+}
+
+/// What follows `[` in a path.
+enum Bracket {
+    All,
+    Filter(Expr),
+    Index(Expr),
 }
 
 /// Words that cannot name a value.

@@ -55,6 +55,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::report::json::json_errors;
+
 use crate::catalog;
 use crate::compile::{Policy, Severity};
 use crate::dsl::{check_sources, Checked, Level, PolicySource};
@@ -974,16 +976,6 @@ struct JsonPolicies<'a> {
 }
 
 #[derive(Serialize)]
-struct JsonError<'a> {
-    file: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    line: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    column: Option<u32>,
-    message: &'a str,
-}
-
-#[derive(Serialize)]
 struct JsonReport<'a> {
     version: u32,
     old: &'a str,
@@ -991,7 +983,7 @@ struct JsonReport<'a> {
     summary: DiffSummary,
     policies: JsonPolicies<'a>,
     changes: Vec<JsonChange<'a>>,
-    errors: Vec<JsonError<'a>>,
+    errors: Vec<crate::report::json::JsonError<'a>>,
 }
 
 /// The JSON report (schema version 1, documented at the top of this module).
@@ -1045,16 +1037,7 @@ pub fn render_json(report: &DiffReport) -> String {
                 }
             })
             .collect(),
-        errors: report
-            .load_errors
-            .iter()
-            .map(|e| JsonError {
-                file: &e.path,
-                line: e.pos.map(|p| p.line),
-                column: e.pos.map(|p| p.col),
-                message: &e.message,
-            })
-            .collect(),
+        errors: json_errors(&report.load_errors),
     };
     let mut s = serde_json::to_string_pretty(&json).expect("a diff report serializes");
     s.push('\n');

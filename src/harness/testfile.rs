@@ -145,21 +145,7 @@ impl Parser<'_> {
         let entries = v
             .as_map()
             .ok_or_else(|| self.err(v.pos, format!("expected a map for the {what}")))?;
-        for e in entries {
-            if !allowed.contains(&e.key.as_str()) {
-                let hint = did_you_mean(&e.key, allowed.iter().copied())
-                    .map_or(String::new(), |s| format!("; did you mean `{s}`?"));
-                return Err(self.err(
-                    e.key_pos,
-                    format!(
-                        "unknown key `{}` in the {what}{hint} (keys: {})",
-                        e.key,
-                        allowed.join(", ")
-                    ),
-                ));
-            }
-        }
-        Ok(())
+        crate::load::fields::check_keys(self.file, entries, allowed, what)
     }
 
     fn string(&self, v: &Value, what: &str) -> Result<String, LoadError> {

@@ -7,6 +7,7 @@
 pub mod cfn;
 pub mod discover;
 pub mod error;
+pub mod fields;
 pub mod json;
 pub mod samples;
 pub mod terraform;

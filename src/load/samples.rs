@@ -49,17 +49,7 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<Sample>, LoadError> {
                 "expected a sample: {resource, file, key, context}",
             ));
         };
-        for e in entries {
-            if !FIELDS.contains(&e.key.as_str()) {
-                let hint = crate::dsl::diag::did_you_mean(&e.key, FIELDS.iter().copied())
-                    .map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
-                return Err(LoadError::at(
-                    path,
-                    e.key_pos,
-                    format!("unknown sample field `{}`{hint}", e.key),
-                ));
-            }
-        }
+        crate::load::fields::check_keys(path, entries, FIELDS, "sample")?;
         let field = |name: &str| -> Result<String, LoadError> {
             match item.get(name).map(|v| &v.node) {
                 Some(Node::Str(s)) if !s.is_empty() => Ok(s.clone()),

@@ -5,8 +5,9 @@ use serde::Serialize;
 use crate::load::LoadError;
 use crate::result::{Finding, Summary};
 
+/// A load error in JSON reports (scan and diff share the shape).
 #[derive(Serialize)]
-struct JsonError<'a> {
+pub struct JsonError<'a> {
     file: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     line: Option<u32>,
@@ -28,17 +29,22 @@ pub fn render(findings: &[Finding], errors: &[LoadError]) -> String {
         version: 1,
         results: findings,
         summary: Summary::of(findings),
-        errors: errors
-            .iter()
-            .map(|e| JsonError {
-                file: &e.path,
-                line: e.pos.map(|p| p.line),
-                column: e.pos.map(|p| p.col),
-                message: &e.message,
-            })
-            .collect(),
+        errors: json_errors(errors),
     };
     let mut s = serde_json::to_string_pretty(&report).expect("findings serialize");
     s.push('\n');
     s
+}
+
+/// Load errors as they appear under `errors` in the JSON reports.
+pub fn json_errors(errors: &[LoadError]) -> Vec<JsonError<'_>> {
+    errors
+        .iter()
+        .map(|e| JsonError {
+            file: &e.path,
+            line: e.pos.map(|p| p.line),
+            column: e.pos.map(|p| p.col),
+            message: &e.message,
+        })
+        .collect()
 }

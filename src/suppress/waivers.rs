@@ -124,21 +124,7 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<Waiver>, LoadError> {
                 "expected a waiver: a map with policy, resource, reason, owner, expires",
             ));
         };
-        for e in entries {
-            if !FIELDS.contains(&e.key.as_str()) {
-                let hint = crate::dsl::diag::did_you_mean(&e.key, FIELDS.iter().copied())
-                    .map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
-                return Err(LoadError::at(
-                    path,
-                    e.key_pos,
-                    format!(
-                        "unknown waiver field `{}`{hint}; fields are: {}",
-                        e.key,
-                        FIELDS.join(", ")
-                    ),
-                ));
-            }
-        }
+        crate::load::fields::check_keys(path, entries, FIELDS, "waiver")?;
         let text_field = |name: &str| -> Result<String, LoadError> {
             match item.entry(name) {
                 Some(e) => match &e.value.node {
