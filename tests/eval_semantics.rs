@@ -142,7 +142,7 @@ policy key-rotates {
     assert_eq!(
         lines(&run(policy, t)),
         [
-            "A fail 5:7 A uses Key, which does not rotate",
+            "A fail 5:7 A uses !Ref Key, which does not rotate",
             "B pass 14:3 key-rotates"
         ]
     );

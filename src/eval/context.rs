@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
-use super::value::{fmt_num, It, V};
+use super::value::{fmt_num, It, Target, V};
 use crate::doc::{Node, Pos, Template, TemplateKind, Value};
 
 /// Values given with `--param NAME=VALUE` or a parameters file; they override
@@ -61,16 +61,23 @@ impl<'d> Ctx<'d> {
     /// The resource named by a CFN logical id or a Terraform reference
     /// (`aws_kms_key.k`, `aws_kms_key.k.arn`, `module.m.aws_kms_key.k[0]`).
     pub fn find_resource(&self, name: &str) -> Option<usize> {
+        self.find_resource_attr(name).map(|(i, _)| i)
+    }
+
+    /// The resource a Terraform reference names and the attribute after its
+    /// address (`aws_kms_key.k.arn` → (k, `arn`)).
+    fn find_resource_attr(&self, name: &str) -> Option<(usize, Option<String>)> {
         let rs = &self.tpl.resources;
         if let Some(i) = rs.iter().position(|r| r.id == name) {
-            return Some(i);
+            return Some((i, None));
         }
         if self.tpl.kind == TemplateKind::TerraformPlan {
             // Strip a trailing attribute (`.arn`) and instance keys (`[0]`).
             let mut candidate = name;
             loop {
                 if let Some(i) = rs.iter().position(|r| strip_index(&r.id) == candidate) {
-                    return Some(i);
+                    let attr = name[candidate.len()..].trim_start_matches('.');
+                    return Some((i, (!attr.is_empty()).then(|| attr.to_string())));
                 }
                 match candidate.rfind('.') {
                     Some(dot) => candidate = &candidate[..dot],
@@ -116,8 +123,14 @@ impl<'d> Ctx<'d> {
             }
             Node::Computed { refs, configured } => {
                 for r in refs {
-                    if let Some(i) = self.find_resource(r) {
-                        return It::new(V::Res(i), pos);
+                    if let Some((res, attr)) = self.find_resource_attr(r) {
+                        let reason = format!("{r} is known only after apply");
+                        let target = Target {
+                            res,
+                            attr,
+                            text: r.clone(),
+                        };
+                        return It::reference(target, reason, pos);
                     }
                 }
                 if *configured {
@@ -143,13 +156,29 @@ impl<'d> Ctx<'d> {
                 None => It::unknown("Ref to something that is not a name", pos),
             },
             "Fn::GetAtt" => {
-                let target = match &arg.node {
-                    Node::Seq(s) => s.first().and_then(|v| v.as_str()),
-                    Node::Str(s) => s.split('.').next(),
-                    _ => None,
+                let (target, attr) = match &arg.node {
+                    Node::Seq(s) => (
+                        s.first().and_then(|v| v.as_str()),
+                        s.get(1).and_then(|v| self.text_of(v)),
+                    ),
+                    Node::Str(s) => match s.split_once('.') {
+                        Some((t, a)) => (Some(t), Some(a.to_string())),
+                        None => (Some(s.as_str()), None),
+                    },
+                    _ => (None, None),
                 };
                 match target.and_then(|t| self.find_resource(t)) {
-                    Some(i) => It::new(V::Res(i), pos),
+                    Some(res) => {
+                        let text = format!(
+                            "!GetAtt {}.{}",
+                            target.unwrap_or("?"),
+                            attr.as_deref().unwrap_or("?")
+                        );
+                        let reason = format!(
+                            "`{text}` is an attribute AWS sets at deploy time, so its value cannot be known"
+                        );
+                        It::reference(Target { res, attr, text }, reason, pos)
+                    }
                     None => It::unknown(
                         format!(
                             "Fn::GetAtt of {}, which is not a resource of this template",
@@ -250,7 +279,18 @@ impl<'d> Ctx<'d> {
             );
         }
         match self.find_resource(target) {
-            Some(i) => It::new(V::Res(i), pos),
+            Some(res) => {
+                let text = format!("!Ref {target}");
+                let reason = format!(
+                    "`{text}` is the physical id of resource {target}, known only at deploy time"
+                );
+                let t = Target {
+                    res,
+                    attr: None,
+                    text,
+                };
+                It::reference(t, reason, pos)
+            }
             None => It::unknown(
                 format!("Ref to {target}, which is neither a parameter nor a resource"),
                 pos,

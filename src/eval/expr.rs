@@ -217,6 +217,8 @@ impl<'c, 'd> Eval<'c, 'd> {
     fn test(&mut self, test: Test, a: &It<'d>) -> Tri {
         match (&a.v, test) {
             (V::Unknown { opaque: false, .. }, Test::Exists) => Tri::True,
+            // A resource's name, id or ARN is never empty.
+            (V::Unknown { target: Some(_), .. }, Test::Empty) => Tri::False,
             (V::Unknown { reason, .. }, _) => Tri::Unknown(reason.clone()),
             (V::Missing, Test::Exists) => Tri::False,
             (V::Null, Test::Exists) => Tri::False,
@@ -337,7 +339,12 @@ impl<'c, 'd> Eval<'c, 'd> {
     }
 
     fn compare_one(&mut self, op: BinOp, a: &It<'d>, b: &It<'d>) -> Tri {
-        let shaped = |v: &V<'_>| matches!(v, V::Unknown { shape: Some(_), .. });
+        let shaped = |v: &V<'_>| {
+            matches!(
+                v,
+                V::Unknown { shape: Some(_), .. } | V::Unknown { target: Some(_), .. }
+            )
+        };
         if !matches!(op, BinOp::Eq | BinOp::Ne) || !(shaped(&a.v) || shaped(&b.v)) {
             if let V::Unknown { reason, .. } = &a.v {
                 return Tri::Unknown(reason.clone());
@@ -411,6 +418,12 @@ impl<'c, 'd> Eval<'c, 'd> {
     fn equal(&mut self, a: &It<'d>, b: &It<'d>) -> Tri {
         use V::*;
         match (&a.v, &b.v) {
+            // A resource's name or ARN is never a wildcard or empty.
+            (Unknown { target: Some(_), .. }, Str(s)) | (Str(s), Unknown { target: Some(_), .. })
+                if s.is_empty() || s.as_ref() == "*" =>
+            {
+                Tri::False
+            }
             (Unknown { shape: Some(t), reason, .. }, Str(s)) | (Str(s), Unknown { shape: Some(t), reason, .. }) => {
                 if shape_can_match(t, s) {
                     Tri::Unknown(reason.clone())
@@ -517,6 +530,7 @@ impl<'c, 'd> Eval<'c, 'd> {
                     opaque: true,
                     shape: None,
                     unset: false,
+                    target: None,
                 },
                 pos: base.pos,
                 specific: base.specific,
@@ -668,6 +682,7 @@ pub fn owned_it<'d>(v: &crate::doc::Value, pos: Pos) -> It<'d> {
             opaque: false,
             shape: None,
             unset: false,
+            target: None,
         },
         Node::Seq(_) | Node::Map(_) => V::Owned(Rc::new(v.clone())),
     };
@@ -705,6 +720,7 @@ fn tri_it<'d>(v: Verdict) -> It<'d> {
             opaque: false,
             shape: None,
             unset: false,
+            target: None,
         },
     };
     It {

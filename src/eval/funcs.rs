@@ -14,12 +14,20 @@ use crate::doc::Pos;
 
 pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> {
     let pos = args.first().map(|a| a.pos).unwrap_or(here);
-    // Unknown arguments make unknown results, except where existence is the point.
+    // Unknown arguments make unknown results, except where existence is the point;
+    // functions about resources take references, whose target is known.
+    let takes_refs = matches!(
+        f,
+        Func::Deref | Func::Json | Func::KmsKey | Func::KmsAllows | Func::KmsSample
+    );
     if !matches!(
         f,
         Func::Coalesce | Func::RefersTo | Func::ToList | Func::Known | Func::Configured
     ) {
-        if let Some(u) = args.iter().find(|a| matches!(a.v, V::Unknown { .. })) {
+        if let Some(u) = args
+            .iter()
+            .find(|a| matches!(a.v, V::Unknown { .. }) && !(takes_refs && a.resource().is_some()))
+        {
             return u.clone();
         }
     }
@@ -113,6 +121,16 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
                 _ => It::list(vec![], pos),
             }
         }
+        Func::Json if matches!(args[0].v, V::Unknown { .. }) => match args[0].resource() {
+            Some(i) => It::unknown(
+                format!(
+                    "the document is computed from resource {} at apply time",
+                    ctx.resource_id(i)
+                ),
+                pos,
+            ),
+            None => args[0].clone(),
+        },
         Func::Json => match &args[0].v {
             V::Str(text) => match crate::load::parse_json(text, "<json>") {
                 Ok(mut v) => {
@@ -164,14 +182,14 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
                 .collect();
             It::new(V::List(Rc::new(items)), here)
         }
-        Func::RefersTo => {
-            let target = match &args[1].v {
-                V::Res(i) => *i,
-                _ => return boolean(false),
-            };
-            refers_to(ctx, &args[0], target, pos)
-        }
-        Func::Deref => args[0].clone(),
+        Func::RefersTo => match args[1].resource() {
+            Some(target) => refers_to(ctx, &args[0], target, pos),
+            None => boolean(false),
+        },
+        Func::Deref => match args[0].resource() {
+            Some(i) => It::new(V::Res(i), args[0].pos),
+            None => args[0].clone(),
+        },
         Func::KmsKey => super::kms_fns::key(ctx, &args[0], pos),
         Func::KmsAllows => super::kms_fns::allows(ctx, &args, pos),
         Func::KmsDecrypts => super::kms_fns::decrypts(ctx, &args, pos),
@@ -190,8 +208,10 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
 }
 
 fn refers_to<'d>(ctx: &Ctx<'d>, v: &It<'d>, target: usize, pos: Pos) -> It<'d> {
+    if let Some(i) = v.resource() {
+        return It::new(V::Bool(i == target), pos);
+    }
     match &v.v {
-        V::Res(i) => It::new(V::Bool(*i == target), pos),
         V::List(_) | V::Seq(_) => {
             let items = ctx.list_items(v.clone()).unwrap_or_default();
             let mut unknown = None;

@@ -148,54 +148,94 @@ fn template_alias<'d>(ctx: &Ctx<'d>, name: &str) -> Option<It<'d>> {
     None
 }
 
+/// An alias chain longer than this is treated as a cycle: AWS aliases point at
+/// keys, never at other aliases, so a real chain has at most a couple of links.
+const MAX_ALIAS_HOPS: usize = 16;
+
+/// The key a value names. Aliases are followed iteratively with cycle
+/// detection: an alias that (through others) targets itself names no key.
 pub fn key<'d>(ctx: &Ctx<'d>, arg: &It<'d>, pos: Pos) -> It<'d> {
-    match &arg.v {
-        V::Res(i) => {
-            let r = &ctx.tpl.resources[*i];
+    let mut cur = arg.clone();
+    let mut chain: Vec<String> = Vec::new();
+    loop {
+        if chain.len() > MAX_ALIAS_HOPS {
+            return alias_cycle(&chain, pos);
+        }
+        if let Some(i) = cur.resource() {
+            let r = &ctx.tpl.resources[i];
             match r.rtype.as_str() {
-                "AWS::KMS::Key"
-                | "aws_kms_key"
-                | "AWS::KMS::ReplicaKey"
-                | "aws_kms_replica_key" => template_key(ctx, *i, pos),
+                "AWS::KMS::Key" | "aws_kms_key" | "AWS::KMS::ReplicaKey" | "aws_kms_replica_key" => {
+                    return template_key(ctx, i, pos)
+                }
                 "AWS::KMS::Alias" | "aws_kms_alias" => {
-                    let target = if r.rtype == "aws_kms_alias" {
-                        "target_key_id"
-                    } else {
-                        "TargetKeyId"
-                    };
-                    match r.props.as_ref().and_then(|p| p.get(target)) {
+                    if chain.contains(&r.id) {
+                        chain.push(r.id.clone());
+                        return alias_cycle(&chain, pos);
+                    }
+                    chain.push(r.id.clone());
+                    match alias_target(ctx, i) {
                         Some(t) => {
-                            let t = ctx.resolve_doc(t, t.pos);
-                            if matches!(t.v, V::Res(j) if j == *i) {
-                                return It::unknown("the alias targets itself", pos);
-                            }
-                            key(ctx, &t, pos)
+                            cur = t;
+                            continue;
                         }
-                        None => It::unknown(format!("alias {} has no target key", r.id), pos),
+                        None => return It::unknown(format!("alias {} has no target key", r.id), pos),
                     }
                 }
-                other => It::unknown(format!("{} is a {other}, not a KMS key", r.id), pos),
+                other => return It::unknown(format!("{} is a {other}, not a KMS key", r.id), pos),
             }
         }
-        V::Str(s) => by_name(ctx, s, pos),
-        V::Unknown { .. } => arg.clone(),
-        V::Missing | V::Null => It::missing(arg.pos),
-        _ => It::unknown(
-            "kms.key needs a key id, ARN, alias or a reference to a key",
-            pos,
-        ),
+        return match &cur.v {
+            V::Str(s) => {
+                if let Some(k) = aws_managed(s) {
+                    return key_map(&k, "aws-managed", pos);
+                }
+                if s.starts_with("alias/") {
+                    let name = s.to_string();
+                    if chain.contains(&name) {
+                        chain.push(name);
+                        return alias_cycle(&chain, pos);
+                    }
+                    if let Some(target) = template_alias(ctx, &name) {
+                        chain.push(name);
+                        cur = target;
+                        continue;
+                    }
+                }
+                keystore_key(ctx, s, pos)
+            }
+            V::Unknown { .. } => cur,
+            V::Missing | V::Null => It::missing(arg.pos),
+            _ => It::unknown(
+                "kms.key needs a key id, ARN, alias or a reference to a key",
+                pos,
+            ),
+        };
     }
 }
 
-fn by_name<'d>(ctx: &Ctx<'d>, s: &str, pos: Pos) -> It<'d> {
-    if let Some(k) = aws_managed(s) {
-        return key_map(&k, "aws-managed", pos);
-    }
-    if s.starts_with("alias/") {
-        if let Some(target) = template_alias(ctx, s) {
-            return key(ctx, &target, pos);
-        }
-    }
+fn alias_cycle<'d>(chain: &[String], pos: Pos) -> It<'d> {
+    It::unknown(
+        format!(
+            "the KMS aliases form a cycle ({}) and name no key",
+            chain.join(" → ")
+        ),
+        pos,
+    )
+}
+
+/// The value an alias resource's target key property holds.
+fn alias_target<'d>(ctx: &Ctx<'d>, idx: usize) -> Option<It<'d>> {
+    let r = &ctx.tpl.resources[idx];
+    let prop = if r.rtype == "aws_kms_alias" {
+        "target_key_id"
+    } else {
+        "TargetKeyId"
+    };
+    let t = r.props.as_ref()?.get(prop)?;
+    Some(ctx.resolve_doc(t, t.pos))
+}
+
+fn keystore_key<'d>(ctx: &Ctx<'d>, s: &str, pos: Pos) -> It<'d> {
     match &ctx.params.engines.keys {
         Some(dir) => match dir.describe(s) {
             Ok(Some(k)) => key_map(&k, "keystore", pos),
@@ -347,7 +387,7 @@ fn template_allows<'d>(
 }
 
 pub fn allows<'d>(ctx: &Ctx<'d>, args: &[It<'d>], pos: Pos) -> It<'d> {
-    if let V::Res(i) = args[0].v {
+    if let Some(i) = args[0].resource() {
         let (Some(principal), Some(action)) = (scalar_text(&args[1].v), scalar_text(&args[2].v))
         else {
             return It::unknown("kms.allows needs a principal and an action", pos);
@@ -361,7 +401,7 @@ pub fn allows<'d>(ctx: &Ctx<'d>, args: &[It<'d>], pos: Pos) -> It<'d> {
             };
             if let Some(t) = r.props.as_ref().and_then(|p| p.get(target)) {
                 let t = ctx.resolve_doc(t, t.pos);
-                if let V::Res(j) = t.v {
+                if let Some(j) = t.resource() {
                     if j != i {
                         return template_allows(ctx, j, &principal, &action, pos);
                     }
@@ -438,7 +478,7 @@ pub fn decrypts<'d>(ctx: &Ctx<'d>, args: &[It<'d>], pos: Pos) -> It<'d> {
 
 /// The manifest entry for a resource's data sample.
 pub fn sample<'d>(ctx: &Ctx<'d>, arg: &It<'d>, pos: Pos) -> It<'d> {
-    let V::Res(i) = arg.v else {
+    let Some(i) = arg.resource() else {
         return It::missing(pos);
     };
     let r = &ctx.tpl.resources[i];

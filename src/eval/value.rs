@@ -22,6 +22,10 @@ pub enum V<'d> {
         /// A Terraform attribute the configuration does not set: the provider
         /// fills in its default at apply time.
         unset: bool,
+        /// A reference to a resource of the template (`!Ref X`, `!GetAtt X.Attr`,
+        /// Terraform `aws_x.y.attr`): its value is known only at deploy time,
+        /// but the resource it names is known.
+        target: Option<Rc<Target>>,
     },
     Null,
     Bool(bool),
@@ -37,6 +41,25 @@ pub enum V<'d> {
     Owned(Rc<Value>),
     /// A resource of the current template (a `Ref`/`GetAtt` target or a binding).
     Res(usize),
+}
+
+/// What a reference names: the resource and the attribute (`Arn`,
+/// `Outputs.AdminCidr`; `None` for a `Ref`), and how it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub res: usize,
+    pub attr: Option<String>,
+    /// The reference as written (`!GetAtt Custom.Cidr`), for messages.
+    pub text: String,
+}
+
+impl Target {
+    /// ARNs always start with `arn:`, so an `Arn` attribute is never `*`.
+    pub fn is_arn(&self) -> bool {
+        self.attr
+            .as_deref()
+            .is_some_and(|a| a == "Arn" || a.ends_with("Arn") || a == "arn" || a.ends_with("_arn"))
+    }
 }
 
 /// A value and where it came from.
@@ -72,9 +95,37 @@ impl<'d> It<'d> {
                 opaque: false,
                 shape: None,
                 unset: false,
+                target: None,
             },
             pos,
         )
+    }
+
+    /// A reference to resource `t.res`, whose value is known only at deploy time.
+    pub fn reference(t: Target, reason: impl Into<Rc<str>>, pos: Pos) -> Self {
+        let shape = t.is_arn().then(|| Rc::from("arn:${value}"));
+        It::new(
+            V::Unknown {
+                reason: reason.into(),
+                opaque: false,
+                shape,
+                unset: false,
+                target: Some(Rc::new(t)),
+            },
+            pos,
+        )
+    }
+
+    /// The resource this value names: a resource itself (a binding, an item of
+    /// `resources()`) or a reference to one.
+    pub fn resource(&self) -> Option<usize> {
+        match &self.v {
+            V::Res(i) => Some(*i),
+            V::Unknown {
+                target: Some(t), ..
+            } => Some(t.res),
+            _ => None,
+        }
     }
 
     pub fn list(items: Vec<It<'d>>, pos: Pos) -> Self {
@@ -126,6 +177,9 @@ fn write_value(out: &mut String, v: &V<'_>, rid: &dyn Fn(usize) -> String, depth
     }
     match v {
         V::Missing => out.push_str("(missing)"),
+        V::Unknown {
+            target: Some(t), ..
+        } => out.push_str(&t.text),
         V::Unknown { .. } => out.push_str("(unknown)"),
         V::Null => out.push_str("null"),
         V::Bool(b) => {
