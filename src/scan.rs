@@ -95,7 +95,10 @@ pub fn scan_with(
         }
         outcome
     };
-    let (parts, errors, skipped) = process_inputs(paths, &per_file);
+    let load_opts = crate::load::LoadOptions {
+        params: opts.params.values.clone(),
+    };
+    let (parts, errors, skipped) = process_inputs(paths, &load_opts, &per_file);
     let mut outcome = ScanOutcome::default();
     for p in parts {
         outcome.findings.extend(p.findings);

@@ -290,6 +290,8 @@ fn directory_walk_is_sorted_and_deterministic() {
         names,
         [
             "anchors.yaml#0",
+            // Its broken resource is an error; its good one is still scanned.
+            "bad_resource.yaml#0",
             "multi.yaml#0",
             "multi.yaml#2",
             "plan_basic.json#0",

@@ -121,7 +121,17 @@ fn duplicate_keys_name_both_lines() {
 
 #[test]
 fn resource_without_type_is_an_error() {
-    let e = error_of("bad_resource.yaml");
+    let out = load_inputs(&[fixture("bad_resource.yaml")]);
+    assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+    // The rest of the template is still scanned.
+    assert_eq!(out.templates.len(), 1);
+    let ids: Vec<&str> = out.templates[0]
+        .resources
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(ids, ["Good"]);
+    let e = &out.errors[0];
     assert_eq!(e.pos, Some(Pos::new(5, 3)));
     assert_eq!(
         e.message,
@@ -157,8 +167,10 @@ fn a_directory_walk_reports_every_bad_file_and_skips_binaries() {
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     assert!(skipped.is_empty(), "{skipped:?}");
-    // binary.dat is not a candidate extension in a walk at all.
-    assert!(out.templates.is_empty());
+    // binary.dat is not a candidate extension in a walk at all; only the good
+    // resource of bad_resource.yaml is scanned.
+    assert_eq!(out.templates.len(), 1);
+    assert!(out.templates[0].path.ends_with("bad_resource.yaml"));
 }
 
 #[test]

@@ -179,3 +179,147 @@ Resources:
         ["Data pass 6:3 Resources name a KMS key that exists and is enabled"]
     );
 }
+
+// ---- 2. AWS::LanguageExtensions ----
+
+const FOREACH: &str = "\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::LanguageExtensions
+Parameters:
+  Queues:
+    Type: CommaDelimitedList
+  Mode:
+    Type: String
+Resources:
+  Plain:
+    Type: AWS::EC2::Volume
+    Properties:
+      AvailabilityZone: us-east-1a
+      Size: 10
+  Fn::ForEach::Volumes:
+    - Name
+    - [Logs, Scratch]
+    - Volume${Name}:
+        Type: AWS::EC2::Volume
+        Properties:
+          AvailabilityZone: us-east-1a
+          Size: 10
+          Encrypted: !If ['IsLogs${Name}', true, false]
+  Fn::ForEach::Topics:
+    - Name
+    - !Ref Queues
+    - Queue&{Name}:
+        Type: AWS::EC2::Volume
+        Properties:
+          Encrypted: true
+Conditions:
+  Fn::ForEach::Flags:
+    - Name
+    - [Logs, Scratch]
+    - IsLogs${Name}: !Equals [!Ref Mode, '${Name}']
+";
+
+#[test]
+fn foreach_resources_are_expanded_with_positions_in_the_loop_body() {
+    let got = lines(&scan("ebs-volume-encryption", "t.yaml", FOREACH));
+    assert_eq!(
+        got,
+        [
+            "Plain fail 11:5 volume Plain stores data unencrypted",
+            "VolumeLogs fail 22:11 volume VolumeLogs stores data unencrypted (when condition IsLogsLogs is false)",
+            "VolumeScratch fail 22:11 volume VolumeScratch stores data unencrypted (when condition IsLogsScratch is false)",
+            "Queue&{Name} unknown 26:7 cannot be decided: the collection of Fn::ForEach::Topics is parameter Queues, which has no default (set it with --param Queues=A,B,...)",
+        ]
+    );
+}
+
+#[test]
+fn foreach_collection_from_param_is_expanded() {
+    let checked = deadbolt::scan::load_policies(&[]).expect("catalogue loads");
+    let policies: Vec<_> = checked
+        .policies
+        .into_iter()
+        .filter(|p| p.id == "ebs-volume-encryption")
+        .collect();
+    let mut opts = deadbolt::load::LoadOptions::default();
+    opts.params.insert("Queues".into(), "a-1,b.2".into());
+    let templates = deadbolt::load::load_source_with("t.yaml", FOREACH, &opts).unwrap();
+    let ids: Vec<&str> = templates[0]
+        .resources
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        ["Plain", "VolumeLogs", "VolumeScratch", "Queuea1", "Queueb2"]
+    );
+    let f = evaluate(&policies, &templates, &Params::default(), None);
+    assert_eq!(
+        lines(&f)[3..],
+        [
+            "Queuea1 pass 26:7 EBS volumes are encrypted at rest",
+            "Queueb2 pass 26:7 EBS volumes are encrypted at rest"
+        ]
+    );
+}
+
+#[test]
+fn to_json_string_and_deletion_policy_intrinsics_resolve() {
+    let policy = r#"
+policy keep-data {
+  severity low
+  for resource "AWS::S3::Bucket" as b
+  require b.DeletionPolicy == "Retain" else "{b.id} is deleted with its stack ({b.DeletionPolicy})"
+  require b.Tags[0].Value == "{\"team\":\"data\"}" else "tag is {b.Tags[0].Value}"
+}
+"#;
+    let checked = deadbolt::dsl::check_sources(&[deadbolt::dsl::PolicySource {
+        name: "t.policy".into(),
+        text: std::sync::Arc::from(policy),
+    }]);
+    assert!(
+        checked.diagnostics.is_empty(),
+        "{:?}",
+        checked
+            .diagnostics
+            .iter()
+            .map(|d| d.short())
+            .collect::<Vec<_>>()
+    );
+    let t = "\
+Transform: AWS::LanguageExtensions
+Parameters:
+  Keep:
+    Type: String
+    Default: 'yes'
+  Unset:
+    Type: String
+Conditions:
+  KeepIt: !Equals [!Ref Keep, 'yes']
+  Decided: !Equals [!Ref Unset, 'x']
+Resources:
+  A:
+    Type: AWS::S3::Bucket
+    DeletionPolicy: !If [KeepIt, Retain, Delete]
+    Properties:
+      Tags:
+        - Key: owner
+          Value: !ToJsonString {team: data}
+  B:
+    Type: AWS::S3::Bucket
+    DeletionPolicy: Delete
+    Properties:
+      Tags:
+        - Key: owner
+          Value: !ToJsonString {team: !Ref Unset}
+";
+    let templates = load_source("t.yaml", t).unwrap();
+    let f = evaluate(&checked.policies, &templates, &Params::default(), None);
+    assert_eq!(
+        lines(&f),
+        [
+            "A pass 12:3 keep-data",
+            "B fail 21:5 B is deleted with its stack (Delete)",
+        ]
+    );
+}

@@ -130,22 +130,22 @@ pub fn run_scan(a: ScanArgs) -> u8 {
         scan::scan_with(&checked.policies, &paths, &opts, done)
     });
     if let Some(text) = &stdin_text {
-        match deadbolt::load::load_source("-", text) {
-            Ok(tpls) => {
-                let more = scan::evaluate_templates(&checked.policies, &tpls, &opts, None, &|_| {
-                    Some(text.clone())
-                });
-                outcome.templates += more.templates;
-                outcome.resources += more.resources;
-                outcome.findings.extend(more.findings);
-                outcome.load_errors.extend(more.load_errors);
-                outcome.expired_waivers.extend(more.expired_waivers);
-                outcome
-                    .findings
-                    .sort_by(|x, y| x.sort_key().cmp(&y.sort_key()));
-            }
-            Err(e) => outcome.load_errors.push(e),
-        }
+        let load_opts = deadbolt::load::LoadOptions {
+            params: opts.params.values.clone(),
+        };
+        let (tpls, errors) = deadbolt::load::load_source_all("-", text, &load_opts);
+        let more = scan::evaluate_templates(&checked.policies, &tpls, &opts, None, &|_| {
+            Some(text.clone())
+        });
+        outcome.templates += more.templates;
+        outcome.resources += more.resources;
+        outcome.findings.extend(more.findings);
+        outcome.load_errors.extend(more.load_errors);
+        outcome.load_errors.extend(errors);
+        outcome.expired_waivers.extend(more.expired_waivers);
+        outcome
+            .findings
+            .sort_by(|x, y| x.sort_key().cmp(&y.sort_key()));
     }
     for w in &outcome.expired_waivers {
         eprintln!(

@@ -47,6 +47,14 @@ pub struct Resource {
     pub condition: Option<String>,
     /// Terraform module address (`module.a.module.b`), empty for the root module.
     pub module: String,
+    /// CFN `DeletionPolicy` and `UpdateReplacePolicy` (strings, or intrinsics
+    /// under `AWS::LanguageExtensions`).
+    pub deletion_policy: Option<super::Entry>,
+    pub update_replace_policy: Option<super::Entry>,
+    /// Why nothing about this resource can be known statically (an `Fn::ForEach`
+    /// whose collection is an unresolved parameter): every policy that selects
+    /// it reports `unknown` with this reason.
+    pub unknown: Option<String>,
 }
 
 /// One loaded input document: a CFN template (one YAML document of a file) or a plan.
@@ -65,6 +73,9 @@ pub struct Template {
     pub mappings: Option<Value>,
     /// The whole document.
     pub root: Value,
+    /// Mistakes in the document that did not stop the rest of it from being
+    /// scanned (a resource without a Type, ...); reported as load errors.
+    pub errors: Vec<crate::load::LoadError>,
 }
 
 impl Template {

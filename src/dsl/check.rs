@@ -702,7 +702,7 @@ impl<'a> Checker<'a> {
     fn field(&mut self, base: Ty, name: &Ident) -> Ty {
         match base {
             Ty::Res(sel) => match name.name.as_str() {
-                "id" | "resource_type" => Ty::Str,
+                "id" | "resource_type" | "DeletionPolicy" | "UpdateReplacePolicy" => Ty::Str,
                 "Properties" | "values" => Ty::Prop(sel, vec![]),
                 "Metadata" => Ty::Any,
                 _ => self.prop_path(sel, vec![], name),

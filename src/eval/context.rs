@@ -211,12 +211,17 @@ impl<'d> Ctx<'d> {
                 "the value is imported from another stack (Fn::ImportValue)",
                 pos,
             ),
-            "Fn::GetAZs" | "Fn::Cidr" | "Fn::Base64" | "Fn::Transform" | "Fn::ToJsonString" => {
-                It::unknown(
-                    format!("the value is computed at deploy time ({name})"),
-                    pos,
-                )
+            "Fn::ToJsonString" => {
+                let it = self.resolve_doc(arg, pos);
+                match to_json(self, &it, 0) {
+                    Ok(j) => It::new(V::Str(Cow::Owned(j.to_string())), pos),
+                    Err(reason) => It::unknown(format!("Fn::ToJsonString: {reason}"), pos),
+                }
             }
+            "Fn::GetAZs" | "Fn::Cidr" | "Fn::Base64" | "Fn::Transform" => It::unknown(
+                format!("the value is computed at deploy time ({name})"),
+                pos,
+            ),
             "Fn::Length" => match self.list_items(self.resolve_doc(arg, pos)) {
                 Some(items) => It::new(V::Num(items.len() as f64), pos),
                 None => It::unknown("Fn::Length of a value that is not known", pos),
@@ -598,6 +603,70 @@ impl<'d> Ctx<'d> {
             V::Unknown { .. } => None,
             _ => Some(vec![it]),
         }
+    }
+}
+
+/// A document value as JSON, resolving intrinsics; `Err` with the reason when a
+/// part cannot be known statically.
+pub fn to_json<'d>(ctx: &Ctx<'d>, it: &It<'d>, depth: usize) -> Result<serde_json::Value, String> {
+    use serde_json::Value as J;
+    if depth > 64 {
+        return Err("the document nests too deeply".into());
+    }
+    Ok(match &it.v {
+        V::Null | V::Missing => J::Null,
+        V::Bool(b) => J::Bool(*b),
+        V::Num(n) => serde_json::Number::from_f64(*n).map_or(J::Null, J::Number),
+        V::Str(s) => J::String(s.to_string()),
+        V::Unknown { reason, .. } => return Err(reason.to_string()),
+        V::Res(i) => {
+            return Err(format!(
+                "the document names resource {}, known only at deploy time",
+                ctx.resource_id(*i)
+            ))
+        }
+        V::Map(entries) => {
+            let mut m = serde_json::Map::new();
+            for e in *entries {
+                let v = ctx.resolve_doc(&e.value, e.key_pos);
+                if matches!(v.v, V::Missing) {
+                    continue;
+                }
+                m.insert(e.key.clone(), to_json(ctx, &v, depth + 1)?);
+            }
+            J::Object(m)
+        }
+        V::Seq(items) => J::Array(
+            items
+                .iter()
+                .map(|v| to_json(ctx, &ctx.resolve_doc(v, v.pos), depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        V::List(items) => J::Array(
+            items
+                .iter()
+                .map(|v| to_json(ctx, v, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        V::Owned(o) => serde_json::to_value(value_json(o)).unwrap_or(J::Null),
+    })
+}
+
+fn value_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match &v.node {
+        Node::Null | Node::Computed { .. } => J::Null,
+        Node::Bool(b) => J::Bool(*b),
+        Node::Int(i) => J::from(*i),
+        Node::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        Node::Str(s) => J::String(s.clone()),
+        Node::Seq(items) => J::Array(items.iter().map(value_json).collect()),
+        Node::Map(entries) => J::Object(
+            entries
+                .iter()
+                .map(|e| (e.key.clone(), value_json(&e.value)))
+                .collect(),
+        ),
     }
 }
 

@@ -218,7 +218,12 @@ impl<'c, 'd> Eval<'c, 'd> {
         match (&a.v, test) {
             (V::Unknown { opaque: false, .. }, Test::Exists) => Tri::True,
             // A resource's name, id or ARN is never empty.
-            (V::Unknown { target: Some(_), .. }, Test::Empty) => Tri::False,
+            (
+                V::Unknown {
+                    target: Some(_), ..
+                },
+                Test::Empty,
+            ) => Tri::False,
             (V::Unknown { reason, .. }, _) => Tri::Unknown(reason.clone()),
             (V::Missing, Test::Exists) => Tri::False,
             (V::Null, Test::Exists) => Tri::False,
@@ -342,7 +347,11 @@ impl<'c, 'd> Eval<'c, 'd> {
         let shaped = |v: &V<'_>| {
             matches!(
                 v,
-                V::Unknown { shape: Some(_), .. } | V::Unknown { target: Some(_), .. }
+                V::Unknown { shape: Some(_), .. }
+                    | V::Unknown {
+                        target: Some(_),
+                        ..
+                    }
             )
         };
         if !matches!(op, BinOp::Eq | BinOp::Ne) || !(shaped(&a.v) || shaped(&b.v)) {
@@ -496,6 +505,17 @@ impl<'c, 'd> Eval<'c, 'd> {
                             Some(m) => self.ctx.resolve_doc(m, m.pos),
                             None => It::missing(r.pos),
                         }
+                    }
+                    "DeletionPolicy" | "UpdateReplacePolicy" => {
+                        let v = if name.name == "DeletionPolicy" {
+                            &r.deletion_policy
+                        } else {
+                            &r.update_replace_policy
+                        };
+                        return match v {
+                            Some(e) => self.ctx.resolve_doc(&e.value, e.key_pos),
+                            None => It::missing(r.pos),
+                        };
                     }
                     _ => {}
                 }

@@ -164,9 +164,10 @@ pub fn key<'d>(ctx: &Ctx<'d>, arg: &It<'d>, pos: Pos) -> It<'d> {
         if let Some(i) = cur.resource() {
             let r = &ctx.tpl.resources[i];
             match r.rtype.as_str() {
-                "AWS::KMS::Key" | "aws_kms_key" | "AWS::KMS::ReplicaKey" | "aws_kms_replica_key" => {
-                    return template_key(ctx, i, pos)
-                }
+                "AWS::KMS::Key"
+                | "aws_kms_key"
+                | "AWS::KMS::ReplicaKey"
+                | "aws_kms_replica_key" => return template_key(ctx, i, pos),
                 "AWS::KMS::Alias" | "aws_kms_alias" => {
                     if chain.contains(&r.id) {
                         chain.push(r.id.clone());
@@ -178,7 +179,9 @@ pub fn key<'d>(ctx: &Ctx<'d>, arg: &It<'d>, pos: Pos) -> It<'d> {
                             cur = t;
                             continue;
                         }
-                        None => return It::unknown(format!("alias {} has no target key", r.id), pos),
+                        None => {
+                            return It::unknown(format!("alias {} has no target key", r.id), pos)
+                        }
                     }
                 }
                 other => return It::unknown(format!("{} is a {other}, not a KMS key", r.id), pos),
@@ -249,70 +252,6 @@ fn keystore_key<'d>(ctx: &Ctx<'d>, s: &str, pos: Pos) -> It<'d> {
     }
 }
 
-/// A document value as JSON, resolving intrinsics; `Err` with the reason when a
-/// part cannot be known statically.
-fn to_json<'d>(ctx: &Ctx<'d>, it: &It<'d>, depth: usize) -> Result<serde_json::Value, String> {
-    use serde_json::Value as J;
-    if depth > 64 {
-        return Err("the policy document nests too deeply".into());
-    }
-    Ok(match &it.v {
-        V::Null | V::Missing => J::Null,
-        V::Bool(b) => J::Bool(*b),
-        V::Num(n) => serde_json::Number::from_f64(*n).map_or(J::Null, J::Number),
-        V::Str(s) => J::String(s.to_string()),
-        V::Unknown { reason, .. } => return Err(reason.to_string()),
-        V::Res(i) => {
-            return Err(format!(
-                "the document names resource {}, known only at deploy time",
-                ctx.resource_id(*i)
-            ))
-        }
-        V::Map(entries) => {
-            let mut m = serde_json::Map::new();
-            for e in *entries {
-                let v = ctx.resolve_doc(&e.value, e.key_pos);
-                if matches!(v.v, V::Missing) {
-                    continue;
-                }
-                m.insert(e.key.clone(), to_json(ctx, &v, depth + 1)?);
-            }
-            J::Object(m)
-        }
-        V::Seq(items) => J::Array(
-            items
-                .iter()
-                .map(|v| to_json(ctx, &ctx.resolve_doc(v, v.pos), depth + 1))
-                .collect::<Result<_, _>>()?,
-        ),
-        V::List(items) => J::Array(
-            items
-                .iter()
-                .map(|v| to_json(ctx, v, depth + 1))
-                .collect::<Result<_, _>>()?,
-        ),
-        V::Owned(o) => serde_json::to_value(value_json(o)).unwrap_or(J::Null),
-    })
-}
-
-fn value_json(v: &Value) -> serde_json::Value {
-    use serde_json::Value as J;
-    match &v.node {
-        Node::Null | Node::Computed { .. } => J::Null,
-        Node::Bool(b) => J::Bool(*b),
-        Node::Int(i) => J::from(*i),
-        Node::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
-        Node::Str(s) => J::String(s.clone()),
-        Node::Seq(items) => J::Array(items.iter().map(value_json).collect()),
-        Node::Map(entries) => J::Object(
-            entries
-                .iter()
-                .map(|e| (e.key.clone(), value_json(&e.value)))
-                .collect(),
-        ),
-    }
-}
-
 /// `kms.allows` for a key defined in the template: its KeyPolicy (CloudFormation)
 /// or policy (Terraform) evaluated with AWS semantics; no policy means the default
 /// key policy, which trusts the account.
@@ -356,7 +295,7 @@ fn template_allows<'d>(
                     Ok(d) => d,
                     Err(u) => return u,
                 },
-                _ => match to_json(ctx, &it, 0) {
+                _ => match super::context::to_json(ctx, &it, 0) {
                     Ok(j) => j.to_string(),
                     Err(reason) => return It::unknown(reason, pos),
                 },

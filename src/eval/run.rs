@@ -77,30 +77,6 @@ pub fn evaluate_resource(
     idx: usize,
     params: &Params,
 ) -> Option<Finding> {
-    let mut leaves: Vec<(Vec<(String, bool)>, Outcome)> = Vec::new();
-    let mut stack: Vec<Vec<(String, bool)>> = vec![Vec::new()];
-    let mut runs = 0;
-    let mut too_many = false;
-    while let Some(assign) = stack.pop() {
-        runs += 1;
-        if runs > MAX_BRANCH_RUNS {
-            too_many = true;
-            break;
-        }
-        let ctx = Ctx::new(tpl, params, idx);
-        *ctx.assign.borrow_mut() = assign.clone();
-        let outcome = run_once(&ctx, policy, block);
-        if let Some(cond) = ctx.pending.borrow_mut().take() {
-            let mut f = assign.clone();
-            f.push((cond.clone(), false));
-            let mut t = assign;
-            t.push((cond, true));
-            stack.push(f);
-            stack.push(t);
-            continue;
-        }
-        leaves.push((assign, outcome));
-    }
     let r = &tpl.resources[idx];
     let block_index = policy
         .blocks
@@ -125,6 +101,38 @@ pub fn evaluate_resource(
             clause: clause.map(|c| (block_index, c)),
         }
     };
+    if let Some(reason) = &r.unknown {
+        return Some(finding(
+            Status::Unknown,
+            format!("cannot be decided: {reason}"),
+            r.pos,
+            None,
+        ));
+    }
+    let mut leaves: Vec<(Vec<(String, bool)>, Outcome)> = Vec::new();
+    let mut stack: Vec<Vec<(String, bool)>> = vec![Vec::new()];
+    let mut runs = 0;
+    let mut too_many = false;
+    while let Some(assign) = stack.pop() {
+        runs += 1;
+        if runs > MAX_BRANCH_RUNS {
+            too_many = true;
+            break;
+        }
+        let ctx = Ctx::new(tpl, params, idx);
+        *ctx.assign.borrow_mut() = assign.clone();
+        let outcome = run_once(&ctx, policy, block);
+        if let Some(cond) = ctx.pending.borrow_mut().take() {
+            let mut f = assign.clone();
+            f.push((cond.clone(), false));
+            let mut t = assign;
+            t.push((cond, true));
+            stack.push(f);
+            stack.push(t);
+            continue;
+        }
+        leaves.push((assign, outcome));
+    }
     if let Some((
         assign,
         Outcome::Fail {

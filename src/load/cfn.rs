@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::error::LoadError;
-use crate::doc::{Node, Parameter, Resource, Source, Template, TemplateKind, Value};
+use super::foreach;
+use super::LoadOptions;
+use crate::doc::{Entry, Node, Parameter, Resource, Source, Template, TemplateKind, Value};
 
 /// Whether a parsed document is a CloudFormation template. Without
 /// `AWSTemplateFormatVersion` we need a resource that looks like one (a map with a
@@ -30,9 +32,29 @@ pub fn looks_like_cfn(root: &Value) -> bool {
 }
 
 /// Build a [`Template`] from a document that [`looks_like_cfn`]. Errors are the
-/// mistakes CloudFormation itself would reject, with their position.
-pub fn cfn_template(path: Arc<str>, doc_index: usize, root: Value) -> Result<Template, LoadError> {
+/// mistakes CloudFormation itself would reject, with their position: a broken
+/// section is fatal, a broken resource is recorded in `errors` and the other
+/// resources are still scanned.
+pub fn cfn_template(
+    path: Arc<str>,
+    doc_index: usize,
+    mut root: Value,
+    opts: &LoadOptions,
+) -> Result<Template, LoadError> {
     let err = |pos, msg: String| LoadError::at(&*path, pos, msg);
+    let unresolved = if foreach::uses_foreach(&root) {
+        let known = foreach::Known {
+            params: &opts.params,
+            defaults: parameter_defaults(&root),
+            mappings: root.get("Mappings"),
+        };
+        let mut expanded = root.clone();
+        let un = foreach::expand(&mut expanded, &known, &path)?;
+        root = expanded;
+        un
+    } else {
+        Vec::new()
+    };
     let Some(root_entries) = root.as_map() else {
         return Err(err(
             root.pos,
@@ -57,84 +79,34 @@ pub fn cfn_template(path: Arc<str>, doc_index: usize, root: Value) -> Result<Tem
     };
 
     let mut resources = Vec::with_capacity(res_map.len());
+    let mut errors = Vec::new();
     for r in res_map {
-        let id = &r.key;
-        let Some(body) = r.value.as_map() else {
-            return Err(err(
-                r.value.pos,
-                format!(
-                    "resource {id}: expected a map with Type and Properties, found a {}",
-                    r.value.kind_name()
-                ),
-            ));
-        };
-        let field = |name: &str| body.iter().find(|e| e.key == name);
-        let rtype = match field("Type") {
-            None => {
-                return Err(err(
-                    r.key_pos,
-                    format!("resource {id} has no Type; expected e.g. Type: AWS::S3::Bucket"),
-                ))
-            }
-            Some(t) => match t.value.as_str() {
-                Some(s) if !s.is_empty() => s.to_string(),
-                _ => {
-                    return Err(err(
-                        t.value.pos,
-                        format!(
-                            "resource {id}: expected Type to be a resource type string such as AWS::S3::Bucket, found a {}",
-                            t.value.kind_name()
-                        ),
-                    ))
-                }
-            },
-        };
-        let (props, props_pos) = match field("Properties") {
-            None => (None, r.key_pos),
-            Some(p) => match &p.value.node {
-                Node::Map(_) => (Some(p.value.clone()), p.key_pos),
-                // `Properties:` with nothing after it: CloudFormation treats it as {}.
-                Node::Null => (
-                    Some(Value::new(Node::Map(Vec::new()), p.value.pos)),
-                    p.key_pos,
-                ),
-                _ => {
-                    return Err(err(
-                        p.value.pos,
-                        format!(
-                            "resource {id}: expected Properties to be a map, found a {}",
-                            p.value.kind_name()
-                        ),
-                    ))
-                }
-            },
-        };
-        let condition = match field("Condition") {
-            None => None,
-            Some(c) => match c.value.as_str() {
-                Some(s) => Some(s.to_string()),
-                None => {
-                    return Err(err(
-                        c.value.pos,
-                        format!(
-                            "resource {id}: expected Condition to be the name of a condition, found a {}",
-                            c.value.kind_name()
-                        ),
-                    ))
-                }
-            },
-        };
-        resources.push(Resource {
-            id: id.clone(),
-            rtype,
-            source: Source::CloudFormation,
-            pos: r.key_pos,
-            props,
-            props_pos,
-            metadata: field("Metadata").map(|m| m.value.clone()),
-            condition,
-            module: String::new(),
-        });
+        match cfn_resource(r) {
+            Ok(res) => resources.push(res),
+            Err((pos, msg)) => errors.push(err(pos, msg)),
+        }
+    }
+    // Loops that could not be expanded: their resources are known only by type.
+    for lp in &unresolved {
+        for o in &lp.outputs {
+            let Some(rtype) = o.value.get("Type").and_then(Value::as_str) else {
+                continue;
+            };
+            resources.push(Resource {
+                id: o.key.clone(),
+                rtype: rtype.to_string(),
+                source: Source::CloudFormation,
+                pos: o.key_pos,
+                props: None,
+                props_pos: o.key_pos,
+                metadata: None,
+                condition: None,
+                module: String::new(),
+                deletion_policy: None,
+                update_replace_policy: None,
+                unknown: Some(lp.reason.clone()),
+            });
+        }
     }
 
     let mut parameters = BTreeMap::new();
@@ -211,6 +183,114 @@ pub fn cfn_template(path: Arc<str>, doc_index: usize, root: Value) -> Result<Tem
         conditions,
         mappings,
         root,
+        errors,
+    })
+}
+
+/// `Default` of each parameter, for loops over parameters at load time.
+fn parameter_defaults(root: &Value) -> BTreeMap<String, (Option<String>, Value)> {
+    let mut out = BTreeMap::new();
+    for p in root
+        .get("Parameters")
+        .and_then(Value::as_map)
+        .unwrap_or(&[])
+    {
+        let d = p.value.get("Default").and_then(|d| match &d.node {
+            Node::Str(s) => Some(s.clone()),
+            Node::Int(i) => Some(i.to_string()),
+            Node::Seq(items) => Some(
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            _ => None,
+        });
+        out.insert(p.key.clone(), (d, p.value.clone()));
+    }
+    out
+}
+
+/// One entry of `Resources`; `Err` with the position and message of its mistake.
+fn cfn_resource(r: &Entry) -> Result<Resource, (crate::doc::Pos, String)> {
+    let id = &r.key;
+    let Some(body) = r.value.as_map() else {
+        return Err((
+            r.value.pos,
+            format!(
+                "resource {id}: expected a map with Type and Properties, found a {}",
+                r.value.kind_name()
+            ),
+        ));
+    };
+    let field = |name: &str| body.iter().find(|e| e.key == name);
+    let rtype = match field("Type") {
+        None => {
+            return Err((
+                r.key_pos,
+                format!("resource {id} has no Type; expected e.g. Type: AWS::S3::Bucket"),
+            ))
+        }
+        Some(t) => match t.value.as_str() {
+            Some(s) if !s.is_empty() => s.to_string(),
+            _ => {
+                return Err((
+                    t.value.pos,
+                    format!(
+                        "resource {id}: expected Type to be a resource type string such as AWS::S3::Bucket, found a {}",
+                        t.value.kind_name()
+                    ),
+                ))
+            }
+        },
+    };
+    let (props, props_pos) = match field("Properties") {
+        None => (None, r.key_pos),
+        Some(p) => match &p.value.node {
+            Node::Map(_) => (Some(p.value.clone()), p.key_pos),
+            // `Properties:` with nothing after it: CloudFormation treats it as {}.
+            Node::Null => (
+                Some(Value::new(Node::Map(Vec::new()), p.value.pos)),
+                p.key_pos,
+            ),
+            _ => {
+                return Err((
+                    p.value.pos,
+                    format!(
+                        "resource {id}: expected Properties to be a map, found a {}",
+                        p.value.kind_name()
+                    ),
+                ))
+            }
+        },
+    };
+    let condition = match field("Condition") {
+        None => None,
+        Some(c) => match c.value.as_str() {
+            Some(s) => Some(s.to_string()),
+            None => return Err((
+                c.value.pos,
+                format!(
+                    "resource {id}: expected Condition to be the name of a condition, found a {}",
+                    c.value.kind_name()
+                ),
+            )),
+        },
+    };
+    Ok(Resource {
+        id: id.clone(),
+        rtype,
+        source: Source::CloudFormation,
+        pos: r.key_pos,
+        props,
+        props_pos,
+        metadata: field("Metadata").map(|m| m.value.clone()),
+        condition,
+        module: String::new(),
+        deletion_policy: field("DeletionPolicy").cloned(),
+        update_replace_policy: field("UpdateReplacePolicy").cloned(),
+        unknown: None,
     })
 }
 
@@ -223,7 +303,7 @@ mod tests {
     fn tpl(src: &str) -> Result<Template, LoadError> {
         let root = parse_yaml(src, "t.yaml").unwrap().remove(0);
         assert!(looks_like_cfn(&root));
-        cfn_template(Arc::from("t.yaml"), 0, root)
+        cfn_template(Arc::from("t.yaml"), 0, root, &LoadOptions::default())
     }
 
     #[test]
@@ -272,18 +352,25 @@ mod tests {
         let e = tpl("AWSTemplateFormatVersion: x\nResources: [a]\n").unwrap_err();
         assert_eq!(e.pos, Some(Pos::new(2, 12)));
         assert!(e.message.contains("Resources to be a map"));
-        let e = tpl("Resources:\n  A:\n    Type: AWS::S3::Bucket\n  B:\n    Properties: {}\n")
-            .unwrap_err();
+        // A broken resource is an error; the other resources are still loaded.
+        let one_error = |src: &str| {
+            let t = tpl(src).unwrap();
+            assert_eq!(t.errors.len(), 1, "{:?}", t.errors);
+            assert_eq!(t.resources.len(), 1, "the good resource is kept");
+            t.errors[0].clone()
+        };
+        let e =
+            one_error("Resources:\n  A:\n    Type: AWS::S3::Bucket\n  B:\n    Properties: {}\n");
         assert_eq!(e.pos, Some(Pos::new(4, 3)));
         assert!(e.message.contains("B has no Type"), "{e}");
-        let e =
-            tpl("Resources:\n  A:\n    Type: AWS::S3::Bucket\n  B:\n    Type: [x]\n").unwrap_err();
+        let e = one_error("Resources:\n  A:\n    Type: AWS::S3::Bucket\n  B:\n    Type: [x]\n");
         assert_eq!(e.pos, Some(Pos::new(5, 11)));
-        let e =
-            tpl("Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties: [1]\n").unwrap_err();
+        let e = one_error(
+            "Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties: [1]\n  C:\n    Type: AWS::S3::Bucket\n",
+        );
         assert_eq!(e.pos, Some(Pos::new(4, 17)));
         assert!(e.message.contains("Properties to be a map"));
-        let e = tpl("Resources:\n  A:\n    Type: AWS::S3::Bucket\n  B: 5\n").unwrap_err();
+        let e = one_error("Resources:\n  A:\n    Type: AWS::S3::Bucket\n  B: 5\n");
         assert_eq!(e.pos, Some(Pos::new(4, 6)));
     }
 }

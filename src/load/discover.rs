@@ -13,6 +13,7 @@ use super::error::LoadError;
 use super::json::parse_json;
 use super::terraform::{looks_like_plan, plan_template};
 use super::yaml::parse_yaml;
+use super::LoadOptions;
 use crate::doc::{Template, Value};
 
 /// Extensions considered in directory walks.
@@ -54,7 +55,12 @@ enum FileResult {
 
 /// Load every template and plan under `paths` (files, directories, or `-` for stdin).
 pub fn load_inputs(paths: &[PathBuf]) -> LoadOutcome {
-    let (per_file, errors, skipped) = process_inputs(paths, &|templates, _text| templates);
+    load_inputs_with(paths, &LoadOptions::default())
+}
+
+/// [`load_inputs`] with load options (parameter values for `Fn::ForEach`).
+pub fn load_inputs_with(paths: &[PathBuf], opts: &LoadOptions) -> LoadOutcome {
+    let (per_file, errors, skipped) = process_inputs(paths, opts, &|templates, _text| templates);
     LoadOutcome {
         templates: per_file.into_iter().flatten().collect(),
         errors,
@@ -68,6 +74,7 @@ pub fn load_inputs(paths: &[PathBuf]) -> LoadOutcome {
 /// skipped files.
 pub fn process_inputs<R: Send>(
     paths: &[PathBuf],
+    opts: &LoadOptions,
     per_file: &(dyn Fn(Vec<Template>, &str) -> R + Sync),
 ) -> (Vec<R>, Vec<LoadError>, Vec<PathBuf>) {
     let mut errors = Vec::new();
@@ -102,7 +109,7 @@ pub fn process_inputs<R: Send>(
 
     let results: Vec<Processed<R>> = candidates
         .par_iter()
-        .map(|c| match load_candidate(c) {
+        .map(|c| match load_candidate(c, opts) {
             FileResult::Templates(t, e, text) => Processed::Done(per_file(t, &text), e),
             FileResult::Skipped => Processed::Skipped,
             FileResult::Error(e) => Processed::Error(e),
@@ -137,12 +144,34 @@ enum Processed<R> {
 /// Parse in-memory text named `path` and return its templates (none when it is
 /// valid JSON/YAML but not a template).
 pub fn load_source(path: &str, src: &str) -> Result<Vec<Template>, LoadError> {
+    load_source_with(path, src, &LoadOptions::default())
+}
+
+/// [`load_source`] with load options.
+pub fn load_source_with(
+    path: &str,
+    src: &str,
+    opts: &LoadOptions,
+) -> Result<Vec<Template>, LoadError> {
     let docs = parse_any(path, src)?;
-    let (templates, mut errors) = classify(path, docs);
+    let (templates, mut errors) = classify(path, docs, opts);
     if errors.is_empty() {
         Ok(templates)
     } else {
         Err(errors.remove(0))
+    }
+}
+
+/// Every template of in-memory text and every error, including mistakes that
+/// left the rest of a template scannable.
+pub fn load_source_all(
+    path: &str,
+    src: &str,
+    opts: &LoadOptions,
+) -> (Vec<Template>, Vec<LoadError>) {
+    match parse_any(path, src) {
+        Ok(docs) => classify(path, docs, opts),
+        Err(e) => (Vec::new(), vec![e]),
     }
 }
 
@@ -227,7 +256,7 @@ fn io_message(e: &std::io::Error) -> String {
     }
 }
 
-fn load_candidate(c: &Candidate) -> FileResult {
+fn load_candidate(c: &Candidate, opts: &LoadOptions) -> FileResult {
     let bytes = if c.stdin {
         let mut buf = Vec::new();
         match std::io::stdin().lock().read_to_end(&mut buf) {
@@ -266,7 +295,7 @@ fn load_candidate(c: &Candidate) -> FileResult {
         Err(_) if !c.explicit && extension(&c.display) == "tpl" => return FileResult::Skipped,
         Err(e) => return FileResult::Error(e),
     };
-    let (templates, errors) = classify(&c.display, docs);
+    let (templates, errors) = classify(&c.display, docs, opts);
     if templates.is_empty() && errors.is_empty() {
         FileResult::Skipped
     } else {
@@ -338,7 +367,7 @@ fn parse_any(path: &str, src: &str) -> Result<Vec<Value>, LoadError> {
 
 /// Turn parsed documents into templates; documents that are neither a CFN
 /// template nor a plan are dropped.
-fn classify(path: &str, docs: Vec<Value>) -> (Vec<Template>, Vec<LoadError>) {
+fn classify(path: &str, docs: Vec<Value>, opts: &LoadOptions) -> (Vec<Template>, Vec<LoadError>) {
     let shared: Arc<str> = Arc::from(path);
     let mut templates = Vec::new();
     let mut errors = Vec::new();
@@ -349,12 +378,15 @@ fn classify(path: &str, docs: Vec<Value>) -> (Vec<Template>, Vec<LoadError>) {
                 t
             })
         } else if looks_like_cfn(&doc) {
-            cfn_template(shared.clone(), i, doc)
+            cfn_template(shared.clone(), i, doc, opts)
         } else {
             continue;
         };
         match result {
-            Ok(t) => templates.push(t),
+            Ok(mut t) => {
+                errors.append(&mut t.errors);
+                templates.push(t);
+            }
             Err(e) => errors.push(e),
         }
     }

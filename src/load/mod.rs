@@ -8,19 +8,32 @@ pub mod cfn;
 pub mod discover;
 pub mod error;
 pub mod fields;
+pub mod foreach;
 pub mod json;
 pub mod samples;
 pub mod terraform;
 pub mod yaml;
 
 pub use cfn::{cfn_template, looks_like_cfn};
-pub use discover::{load_inputs, load_source, process_inputs, LoadOutcome};
+pub use discover::{
+    load_inputs, load_inputs_with, load_source, load_source_all, load_source_with, process_inputs,
+    LoadOutcome,
+};
 pub use error::LoadError;
 pub use json::parse_json;
 pub use terraform::{looks_like_plan, plan_template};
 pub use yaml::parse_yaml;
 
+use std::collections::BTreeMap;
+
 use crate::doc::Entry;
+
+/// What loading may need to know beyond the files: `--param` values decide
+/// `Fn::ForEach` collections that are parameters.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    pub params: BTreeMap<String, String>,
+}
 
 /// The first repeated key of a map, as (index of first use, index of repeat) with
 /// the repeat as early as possible, so the error points at the first mistake.

@@ -80,6 +80,7 @@ pub fn plan_template(path: Arc<str>, root: Value) -> Result<Template, LoadError>
         conditions: Default::default(),
         mappings: None,
         root,
+        errors: Vec::new(),
     })
 }
 
@@ -136,6 +137,9 @@ fn collect_module(
                 metadata: None,
                 condition: None,
                 module: address.to_string(),
+                deletion_policy: None,
+                update_replace_policy: None,
+                unknown: None,
             });
         }
     }
