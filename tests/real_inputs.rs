@@ -323,3 +323,70 @@ Resources:
         ]
     );
 }
+
+// ---- 3. YAML 1.1 scalars ----
+
+#[test]
+fn yaml_1_1_booleans_in_templates() {
+    let t = "\
+Resources:
+  A:
+    Type: AWS::EC2::Volume
+    Properties: {AvailabilityZone: us-east-1a, Size: 1, Encrypted: yes}
+  B:
+    Type: AWS::EC2::Volume
+    Properties: {AvailabilityZone: us-east-1a, Size: 1, Encrypted: ON}
+  C:
+    Type: AWS::EC2::Volume
+    Properties: {AvailabilityZone: us-east-1a, Size: 1, Encrypted: 'yes'}
+  D:
+    Type: AWS::EC2::Volume
+    Properties: {AvailabilityZone: us-east-1a, Size: 1, Encrypted: No}
+  E:
+    Type: AWS::EC2::Volume
+    Properties: {AvailabilityZone: us-east-1a, Size: 1, Encrypted: Y}
+";
+    assert_eq!(
+        lines(&scan("ebs-volume-encryption", "t.yaml", t)),
+        [
+            "A pass 2:3 EBS volumes are encrypted at rest",
+            "B pass 5:3 EBS volumes are encrypted at rest",
+            "C fail 10:57 volume C stores data unencrypted",
+            "D fail 13:57 volume D stores data unencrypted",
+            "E pass 14:3 EBS volumes are encrypted at rest",
+        ]
+    );
+}
+
+#[test]
+fn yaml_1_1_indentation_inside_multi_line_quoted_scalars() {
+    // As in AWS sample templates: a long quoted description continues on lines
+    // indented less than its key. PyYAML reads this; so must we.
+    let t = "\
+Resources:
+  Vol:
+    Type: AWS::EC2::Volume
+    Metadata:
+      Note: \"a volume whose description
+  continues here, less indented,
+and here at column one\"
+      Other: 'single quoted
+ it''s fine'
+    Properties:
+      AvailabilityZone: us-east-1a
+      Size: 1
+      Encrypted: false
+";
+    let templates = load_source("t.yaml", t).unwrap();
+    let r = &templates[0].resources[0];
+    let meta = r.metadata.as_ref().unwrap();
+    assert_eq!(
+        meta.get("Note").unwrap().as_str(),
+        Some("a volume whose description continues here, less indented, and here at column one")
+    );
+    assert_eq!(meta.get("Other").unwrap().as_str(), Some("single quoted it's fine"));
+    assert_eq!(
+        lines(&scan("ebs-volume-encryption", "t.yaml", t)),
+        ["Vol fail 13:7 volume Vol stores data unencrypted"]
+    );
+}

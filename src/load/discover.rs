@@ -12,7 +12,7 @@ use super::cfn::{cfn_template, looks_like_cfn};
 use super::error::LoadError;
 use super::json::parse_json;
 use super::terraform::{looks_like_plan, plan_template};
-use super::yaml::parse_yaml;
+use super::yaml::{parse_yaml_with, Schema};
 use super::LoadOptions;
 use crate::doc::{Template, Value};
 
@@ -351,13 +351,13 @@ fn parse_any(path: &str, src: &str) -> Result<Vec<Value>, LoadError> {
     let body = src.strip_prefix('\u{feff}').unwrap_or(src);
     let looks_json = matches!(body.trim_start().as_bytes().first(), Some(b'{' | b'['));
     if !looks_json {
-        return parse_yaml(body, path);
+        return parse_yaml_with(body, path, Schema::Yaml11);
     }
     let ext = extension(path);
     match parse_json(body, path) {
         Ok(v) => Ok(vec![v]),
         Err(e) if ext == "json" => Err(e),
-        Err(json_err) => match parse_yaml(body, path) {
+        Err(json_err) => match parse_yaml_with(body, path, Schema::Yaml11) {
             Ok(docs) => Ok(docs),
             Err(yaml_err) if ext == "yaml" || ext == "yml" => Err(yaml_err),
             Err(_) => Err(json_err),

@@ -29,18 +29,108 @@ pub const MAX_DOC_NODES: usize = 1_000_000;
 
 const TAB_MESSAGE: &str = "tab character used for indentation; YAML indentation must use spaces";
 
-/// Parse every document of a YAML stream. A leading UTF-8 BOM is ignored.
+/// How plain scalars are typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schema {
+    /// YAML 1.2 core schema: only `true`/`false` are booleans. For deadbolt's own
+    /// files (tests, waivers, samples).
+    Core,
+    /// CloudFormation reads templates as YAML 1.1: unquoted `yes`, `no`, `on`,
+    /// `off`, `y` and `n` (any case) are booleans too.
+    Yaml11,
+}
+
+/// Most quoted scalars whose continuation lines are re-indented before giving up.
+const MAX_REINDENTS: usize = 64;
+
+/// Parse every document of a YAML stream (core schema). A leading UTF-8 BOM is
+/// ignored.
 pub fn parse_yaml(src: &str, path: &str) -> Result<Vec<Value>, LoadError> {
+    parse_yaml_with(src, path, Schema::Core)
+}
+
+/// Parse every document of a YAML stream with the given schema.
+///
+/// YAML 1.1 parsers (PyYAML, SnakeYAML, and CloudFormation's) accept continuation
+/// lines of a multi-line quoted scalar that are indented less than the mapping
+/// that holds it; YAML 1.2 parsers refuse them. Such lines are re-indented (which
+/// does not change the scalar's folded value, nor any line number) and the text is
+/// parsed again.
+pub fn parse_yaml_with(src: &str, path: &str, schema: Schema) -> Result<Vec<Value>, LoadError> {
     let src = src.strip_prefix('\u{feff}').unwrap_or(src);
-    let mut builder = Builder::new(src, path);
+    let mut text = std::borrow::Cow::Borrowed(src);
+    let mut fixes = 0;
+    loop {
+        match parse_once(&text, path, schema) {
+            Ok(docs) => return Ok(docs),
+            Err((e, Some(start))) if fixes < MAX_REINDENTS => match reindent_quoted(&text, start) {
+                Some(fixed) => {
+                    text = std::borrow::Cow::Owned(fixed);
+                    fixes += 1;
+                }
+                None => return Err(e),
+            },
+            Err((e, _)) => return Err(e),
+        }
+    }
+}
+
+/// One parse; on an under-indented quoted scalar, also the byte offset where the
+/// scalar starts.
+fn parse_once(src: &str, path: &str, schema: Schema) -> Result<Vec<Value>, (LoadError, Option<usize>)> {
+    let mut builder = Builder::new(src, path, schema);
     let mut parser = Parser::new_from_str(src);
     while let Some(next) = parser.next_event() {
-        let (event, span) = next.map_err(|e| builder.scan_error(&e))?;
-        if builder.event(event, span)? {
+        let (event, span) = match next {
+            Ok(x) => x,
+            Err(e) => {
+                let start = (e.info() == "invalid indentation in quoted scalar")
+                    .then(|| builder.offset(e.marker().line(), e.marker().col()));
+                return Err((builder.scan_error(&e), start));
+            }
+        };
+        if builder.event(event, span).map_err(|e| (e, None))? {
             break;
         }
     }
     Ok(builder.docs)
+}
+
+/// Indents every continuation line of the quoted scalar starting at byte `start`
+/// by the scalar's own column, so each is deeper than the enclosing block.
+fn reindent_quoted(src: &str, start: usize) -> Option<String> {
+    let quote = *src.as_bytes().get(start)?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
+    let pad = " ".repeat(src[line_start..start].chars().count() + 1);
+    let bytes = src.as_bytes();
+    let mut i = start + 1;
+    let mut end = None;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            c if c == quote => {
+                end = Some(i);
+                break;
+            }
+            _ => i += 1,
+        }
+    }
+    let end = end?;
+    let mut out = String::with_capacity(src.len() + pad.len() * 4);
+    out.push_str(&src[..start]);
+    for (k, piece) in src[start..end].split('\n').enumerate() {
+        if k > 0 {
+            out.push('\n');
+            out.push_str(&pad);
+        }
+        out.push_str(piece);
+    }
+    out.push_str(&src[end..]);
+    Some(out)
 }
 
 /// The CloudFormation long-form name for a short-form tag (`!Ref` → `Ref`).
@@ -75,6 +165,18 @@ fn cfn_function(tag: &Tag) -> Option<&'static str> {
 
 /// Type a plain scalar with the YAML 1.2 core schema.
 pub(crate) fn resolve_plain(text: &str) -> Node {
+    resolve_plain_with(text, Schema::Core)
+}
+
+/// Type a plain scalar; YAML 1.1 adds `yes/no/on/off/y/n` booleans.
+fn resolve_plain_with(text: &str, schema: Schema) -> Node {
+    if schema == Schema::Yaml11 && text.len() <= 3 {
+        match text.to_ascii_lowercase().as_str() {
+            "yes" | "on" | "y" => return Node::Bool(true),
+            "no" | "off" | "n" => return Node::Bool(false),
+            _ => {}
+        }
+    }
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Node::Null,
         "true" | "True" | "TRUE" => return Node::Bool(true),
@@ -241,11 +343,13 @@ struct Builder<'s> {
     nodes: usize,
     alias_nodes: usize,
     anchored_nodes: usize,
+    schema: Schema,
 }
 
 impl<'s> Builder<'s> {
-    fn new(src: &'s str, path: &'s str) -> Self {
+    fn new(src: &'s str, path: &'s str, schema: Schema) -> Self {
         Builder {
+            schema,
             src,
             path,
             line_starts: None,
@@ -395,14 +499,14 @@ impl<'s> Builder<'s> {
         }
         let plain = style == ScalarStyle::Plain;
         let node = match &props.tag {
-            None if plain => resolve_plain(text),
+            None if plain => resolve_plain_with(text, self.schema),
             None => Node::Str(text.to_string()),
             Some(t) if t.is_yaml_core_schema() => resolve_core_tagged(&t.suffix, text),
             // `!GetAZs ''` and `!GetAZs` mean the same: the current region.
             Some(t) if cfn_function(t).is_some() && plain && text.is_empty() => {
                 Node::Str(String::new())
             }
-            Some(_) if plain => resolve_plain(text),
+            Some(_) if plain => resolve_plain_with(text, self.schema),
             Some(_) => Node::Str(text.to_string()),
         };
         if self.awaiting_key() {
