@@ -204,7 +204,8 @@ fn every_short_form_tag() {
     );
     assert_eq!(f("If"), ("Fn::If".into(), json!(["IsProd", "gp3", "gp2"])));
     assert_eq!(f("Join"), ("Fn::Join".into(), json!(["-", ["a", "b"]])));
-    assert_eq!(f("Select"), ("Fn::Select".into(), json!([1, ["x", "y"]])));
+    // Templates are YAML 1.1, as CloudFormation reads them: a plain `y` is true.
+    assert_eq!(f("Select"), ("Fn::Select".into(), json!([1, ["x", true]])));
     assert_eq!(f("Split"), ("Fn::Split".into(), json!([",", "a,b"])));
     assert_eq!(
         f("FindInMap"),
