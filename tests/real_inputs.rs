@@ -390,3 +390,46 @@ and here at column one\"
         ["Vol fail 13:7 volume Vol stores data unencrypted"]
     );
 }
+
+// ---- 4. unknown YAML tags ----
+
+#[test]
+fn unknown_tags_are_unknown_like_their_long_form() {
+    let yaml = "\
+Resources:
+  A:
+    Type: AWS::EC2::Volume
+    Properties: {AvailabilityZone: us-east-1a, Size: 1, Encrypted: !Foo true}
+";
+    let json = r#"{"Resources": {"A": {"Type": "AWS::EC2::Volume",
+  "Properties": {"AvailabilityZone": "us-east-1a", "Size": 1, "Encrypted": {"Fn::Foo": true}}}}}"#;
+    let expected = ["A unknown 4:57 cannot be decided: unsupported intrinsic function Fn::Foo"];
+    assert_eq!(lines(&scan("ebs-volume-encryption", "t.yaml", yaml)), expected);
+    let j = lines(&scan("ebs-volume-encryption", "t.json", json));
+    assert_eq!(j, ["A unknown 2:63 cannot be decided: unsupported intrinsic function Fn::Foo"]);
+}
+
+#[test]
+fn a_rain_module_resource_is_an_error_and_the_rest_is_scanned() {
+    let t = "\
+Resources:
+  Mod:
+    Type: !Rain::Module ./modules/bucket.yaml
+  Vol:
+    Type: AWS::EC2::Volume
+    Properties: {AvailabilityZone: us-east-1a, Size: 1, Encrypted: !Rain::Embed x}
+";
+    let (templates, errors) =
+        deadbolt::load::load_source_all("t.yaml", t, &deadbolt::load::LoadOptions::default());
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        errors[0].to_string(),
+        "t.yaml:3:11: resource Mod: Type is computed by Rain::Module, which deadbolt cannot resolve; expected a resource type string such as AWS::S3::Bucket (expand it with `rain pkg` and scan the result)"
+    );
+    let checked = deadbolt::scan::load_policies(&[]).unwrap();
+    let policies: Vec<_> = checked.policies.into_iter().filter(|p| p.id == "ebs-volume-encryption").collect();
+    assert_eq!(
+        lines(&evaluate(&policies, &templates, &Params::default(), None)),
+        ["Vol unknown 6:57 cannot be decided: unsupported intrinsic function Rain::Embed"]
+    );
+}

@@ -106,7 +106,13 @@ impl Value {
         match &self.node {
             Node::Map(m) if m.len() == 1 => {
                 let e = &m[0];
-                if e.key == "Ref" || e.key == "Condition" || e.key.starts_with("Fn::") {
+                // `Rain::*` are the directives of AWS's rain tool (`!Rain::Module`),
+                // which must be expanded (`rain pkg`) before a template deploys.
+                if e.key == "Ref"
+                    || e.key == "Condition"
+                    || e.key.starts_with("Fn::")
+                    || e.key.starts_with("Rain::")
+                {
                     Some((e.key.as_str(), &e.value))
                 } else {
                     None

@@ -234,6 +234,18 @@ fn cfn_resource(r: &Entry) -> Result<Resource, (crate::doc::Pos, String)> {
         }
         Some(t) => match t.value.as_str() {
             Some(s) if !s.is_empty() => s.to_string(),
+            None if t.value.intrinsic().is_some() => {
+                let f = t.value.intrinsic().map_or("", |(f, _)| f);
+                let hint = if f.starts_with("Rain::") {
+                    " (expand it with `rain pkg` and scan the result)"
+                } else {
+                    ""
+                };
+                return Err((
+                    t.value.pos,
+                    format!("resource {id}: Type is computed by {f}, which deadbolt cannot resolve; expected a resource type string such as AWS::S3::Bucket{hint}"),
+                ));
+            }
             _ => {
                 return Err((
                     t.value.pos,

@@ -646,8 +646,32 @@ impl<'s> Builder<'s> {
     /// Normalise a CloudFormation short-form tag into its long form. `quoted` is
     /// `Some` for scalars (whether the scalar was quoted, for `!GetAtt` positions).
     fn apply_tag(&mut self, value: Value, props: &Props, quoted: Option<bool>) -> Value {
-        let Some(name) = props.tag.as_ref().and_then(cfn_function) else {
+        let Some(tag) = props.tag.as_ref() else {
             return value;
+        };
+        let Some(name) = cfn_function(tag) else {
+            if tag.is_yaml_core_schema() {
+                return value;
+            }
+            // A tag deadbolt does not know (`!Foo`, `!Rain::Module`) becomes its
+            // long form, `{"Fn::Foo": ...}` or `{"Rain::Module": ...}`, so it is
+            // reported as an unsupported function rather than silently dropped.
+            let key = if tag.handle == "!" && tag.suffix.contains("::") {
+                tag.suffix.clone()
+            } else if tag.handle == "!" {
+                format!("Fn::{}", tag.suffix)
+            } else {
+                format!("{}{}", tag.handle, tag.suffix)
+            };
+            self.nodes += 1;
+            return Value::new(
+                Node::Map(vec![Entry {
+                    key,
+                    key_pos: props.start,
+                    value,
+                }]),
+                props.start,
+            );
         };
         let inner = if name == "Fn::GetAtt" {
             match (&value.node, quoted) {
