@@ -1048,7 +1048,9 @@ mod tests {
         let (f, arg) = v.get("f").unwrap().intrinsic().unwrap();
         assert_eq!(f, "Fn::GetAZs");
         assert_eq!(arg.as_str(), Some(""));
-        assert_eq!(v.get("g").unwrap().node, Node::Int(5));
+        // An unknown tag becomes its long form, never a silently untagged value.
+        let (f, arg) = v.get("g").unwrap().intrinsic().unwrap();
+        assert_eq!((f, &arg.node), ("Fn::Custom", &Node::Int(5)));
     }
 
     #[test]
