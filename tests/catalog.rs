@@ -260,7 +260,7 @@ fn cloudfront_min_tls() {
         &[
             // cfn.json
             ("ApiDistribution", "pass", 5),        // TLSv1.2_2019
-            ("MediaDistribution", "fail", 32),     // TLSv1.2_2018
+            ("MediaDistribution", "pass", 21),     // TLSv1.2_2018 accepts only TLS 1.2+
             ("DownloadsDistribution", "fail", 45), // no MinimumProtocolVersion: the ViewerCertificate line
             ("StatusDistribution", "pass", 52),    // TLSv1.3_2025
             // cfn.yaml
@@ -269,16 +269,27 @@ fn cloudfront_min_tls() {
             ("PreviewDistribution", "fail", 66),  // CloudFront default certificate
             ("DocsDistribution", "fail", 71), // no ViewerCertificate: the DistributionConfig line
             ("ShopDistribution", "unknown", 100), // `!Ref` to a parameter without default
+            ("OldBrowsersDistribution", "fail", 119), // TLSv1_2016
+            ("VipDistribution", "fail", 138),         // SSLv3
             // plan.json
-            ("aws_cloudfront_distribution.legacy", "fail", 89),
+            ("aws_cloudfront_distribution.legacy", "pass", 8), // TLSv1.2_2018
             ("aws_cloudfront_distribution.preview", "fail", 220), // CloudFront default certificate
             ("aws_cloudfront_distribution.www", "pass", 274),
             ("module.docs.aws_cloudfront_distribution.this", "pass", 413),
         ],
     );
+    // The message names the real weakness of each older policy.
     assert_eq!(
-        finding(&f, "aws_cloudfront_distribution.legacy").message,
-        "distribution aws_cloudfront_distribution.legacy accepts viewer TLS below TLSv1.2_2019 (minimum_protocol_version TLSv1.2_2018)"
+        finding(&f, "LegacyDistribution").message,
+        "distribution LegacyDistribution accepts TLS 1.1 (MinimumProtocolVersion TLSv1.1_2016), deprecated by RFC 8996"
+    );
+    assert_eq!(
+        finding(&f, "OldBrowsersDistribution").message,
+        "distribution OldBrowsersDistribution accepts TLS 1.0 and 1.1 (MinimumProtocolVersion TLSv1_2016), deprecated by RFC 8996 and not allowed by PCI DSS"
+    );
+    assert_eq!(
+        finding(&f, "VipDistribution").message,
+        "distribution VipDistribution accepts SSL 3.0 (MinimumProtocolVersion SSLv3), which the POODLE attack breaks, and TLS 1.0 and 1.1"
     );
 }
 
@@ -586,6 +597,7 @@ fn kms_key_policy_no_wildcard() {
             ("PartnerKey", "fail", 82), // "*" in a list of principals: that item
             ("DenyEveryoneElseKey", "pass", 86), // Principal "*" in a Deny statement
             ("DefaultPolicyKey", "pass", 105), // no KeyPolicy: the default key policy
+            ("NotPrincipalKey", "fail", 119),  // Allow with NotPrincipal: everyone but the auditor
             // plan.json
             ("aws_kms_key.app", "pass", 8),
             ("aws_kms_key.defaults", "pass", 31), // policy not configured: the default key policy
@@ -614,15 +626,18 @@ fn kms_key_rotation() {
             // plan.json
             ("aws_kms_key.data", "pass", 8),
             ("aws_kms_key.logs", "fail", 42),
+            // key_usage and customer_master_key_spec left to the provider's defaults
+            ("aws_kms_key.provider_defaults", "pass", 96),
+            ("aws_kms_key.provider_defaults_unrotated", "fail", 127),
             (
                 r#"module.tenant_keys.aws_kms_key.this["acme"]"#,
                 "pass",
-                100,
+                140,
             ),
             (
                 r#"module.tenant_keys.aws_kms_key.this["globex"]"#,
                 "fail",
-                136,
+                176,
             ), // for_each instance in a child module
         ],
     );
@@ -857,19 +872,19 @@ fn sqs_queue_encryption() {
         &[
             // cfn.json
             ("OrdersQueue", "pass", 8),
-            ("OrdersDeadLetterQueue", "fail", 22), // neither property: the Properties line
+            ("OrdersDeadLetterQueue", "pass", 20), // no settings: SSE-SQS, the default since 2022
             ("EventsQueue", "pass", 27),           // SqsManagedSseEnabled: "true"
             // cfn.yaml
             ("IngestQueue", "pass", 9), // SqsManagedSseEnabled: true
             ("PaymentsQueue", "pass", 16),
-            ("ThumbnailQueue", "fail", 24), // neither property: the Properties line
+            ("ThumbnailQueue", "pass", 22), // no settings: SSE-SQS by default
             ("LegacyQueue", "fail", 31),    // SqsManagedSseEnabled: false
-            ("PartnerQueue", "unknown", 36), // `!Ref` to a parameter without default
+            ("PartnerQueue", "pass", 33),   // `!Ref` to a parameter: some key is named
             // plan.json
             ("aws_sqs_queue.ingest", "pass", 26),
             ("aws_sqs_queue.legacy", "fail", 64),
             ("aws_sqs_queue.payments", "pass", 72), // kms_master_key_id = aws_kms_key.sqs.arn
-            ("aws_sqs_queue.thumbnails", "fail", 103), // neither argument configured: kms_master_key_id is null
+            ("aws_sqs_queue.thumbnails", "pass", 93), // neither argument configured: SSE-SQS by default
             ("module.worker.aws_sqs_queue.dlq", "pass", 119),
         ],
     );

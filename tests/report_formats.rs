@@ -27,7 +27,7 @@ use serde_json::Value;
 
 const INPUTS: &[&str] = &[
     "fixtures/examples",
-    // Has a parameter without a default: a real `unknown`.
+    // Has a parameter without a default: a real `unknown` (kms-claimed-key-usable).
     "fixtures/catalog/sqs-queue-encryption/cfn.yaml",
 ];
 
