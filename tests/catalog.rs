@@ -264,13 +264,13 @@ fn cloudfront_min_tls() {
             ("DownloadsDistribution", "fail", 45), // no MinimumProtocolVersion: the ViewerCertificate line
             ("StatusDistribution", "pass", 52),    // TLSv1.3_2025
             // cfn.yaml
-            ("WwwDistribution", "pass", 13),      // TLSv1.2_2021
-            ("LegacyDistribution", "fail", 49),   // TLSv1.1_2016
-            ("PreviewDistribution", "fail", 66),  // CloudFront default certificate
+            ("WwwDistribution", "pass", 13),          // TLSv1.2_2021
+            ("LegacyDistribution", "fail", 49),       // TLSv1.1_2016
+            ("PreviewDistribution", "fail", 66),      // CloudFront default certificate
             ("DocsDistribution", "fail", 71), // no ViewerCertificate: the DistributionConfig line
             ("ShopDistribution", "unknown", 100), // `!Ref` to a parameter without default
             ("OldBrowsersDistribution", "fail", 119), // TLSv1_2016
-            ("VipDistribution", "fail", 138),         // SSLv3
+            ("VipDistribution", "fail", 138), // SSLv3
             // plan.json
             ("aws_cloudfront_distribution.legacy", "pass", 8), // TLSv1.2_2018
             ("aws_cloudfront_distribution.preview", "fail", 220), // CloudFront default certificate
@@ -597,7 +597,7 @@ fn kms_key_policy_no_wildcard() {
             ("PartnerKey", "fail", 82), // "*" in a list of principals: that item
             ("DenyEveryoneElseKey", "pass", 86), // Principal "*" in a Deny statement
             ("DefaultPolicyKey", "pass", 105), // no KeyPolicy: the default key policy
-            ("NotPrincipalKey", "fail", 119),  // Allow with NotPrincipal: everyone but the auditor
+            ("NotPrincipalKey", "fail", 119), // Allow with NotPrincipal: everyone but the auditor
             // plan.json
             ("aws_kms_key.app", "pass", 8),
             ("aws_kms_key.defaults", "pass", 31), // policy not configured: the default key policy

@@ -384,7 +384,10 @@ and here at column one\"
         meta.get("Note").unwrap().as_str(),
         Some("a volume whose description continues here, less indented, and here at column one")
     );
-    assert_eq!(meta.get("Other").unwrap().as_str(), Some("single quoted it's fine"));
+    assert_eq!(
+        meta.get("Other").unwrap().as_str(),
+        Some("single quoted it's fine")
+    );
     assert_eq!(
         lines(&scan("ebs-volume-encryption", "t.yaml", t)),
         ["Vol fail 13:7 volume Vol stores data unencrypted"]
@@ -404,9 +407,15 @@ Resources:
     let json = r#"{"Resources": {"A": {"Type": "AWS::EC2::Volume",
   "Properties": {"AvailabilityZone": "us-east-1a", "Size": 1, "Encrypted": {"Fn::Foo": true}}}}}"#;
     let expected = ["A unknown 4:57 cannot be decided: unsupported intrinsic function Fn::Foo"];
-    assert_eq!(lines(&scan("ebs-volume-encryption", "t.yaml", yaml)), expected);
+    assert_eq!(
+        lines(&scan("ebs-volume-encryption", "t.yaml", yaml)),
+        expected
+    );
     let j = lines(&scan("ebs-volume-encryption", "t.json", json));
-    assert_eq!(j, ["A unknown 2:63 cannot be decided: unsupported intrinsic function Fn::Foo"]);
+    assert_eq!(
+        j,
+        ["A unknown 2:63 cannot be decided: unsupported intrinsic function Fn::Foo"]
+    );
 }
 
 #[test]
@@ -427,9 +436,143 @@ Resources:
         "t.yaml:3:11: resource Mod: Type is computed by Rain::Module, which deadbolt cannot resolve; expected a resource type string such as AWS::S3::Bucket (expand it with `rain pkg` and scan the result)"
     );
     let checked = deadbolt::scan::load_policies(&[]).unwrap();
-    let policies: Vec<_> = checked.policies.into_iter().filter(|p| p.id == "ebs-volume-encryption").collect();
+    let policies: Vec<_> = checked
+        .policies
+        .into_iter()
+        .filter(|p| p.id == "ebs-volume-encryption")
+        .collect();
     assert_eq!(
         lines(&evaluate(&policies, &templates, &Params::default(), None)),
         ["Vol unknown 6:57 cannot be decided: unsupported intrinsic function Rain::Embed"]
+    );
+}
+
+// ---- 6. the language ----
+
+/// A minimal `terraform show -json` plan holding these (type, name, values).
+fn plan(resources: &[(&str, &str, serde_json::Value)]) -> String {
+    let rs: Vec<serde_json::Value> = resources
+        .iter()
+        .map(|(t, n, v)| {
+            serde_json::json!({"address": format!("{t}.{n}"), "mode": "managed", "type": t,
+                "name": n, "values": v})
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": rs}}
+    }))
+    .unwrap()
+}
+
+fn run_policy(policy: &str, path: &str, text: &str) -> Vec<Finding> {
+    let checked = deadbolt::dsl::check_sources(&[deadbolt::dsl::PolicySource {
+        name: "t.policy".into(),
+        text: std::sync::Arc::from(policy),
+    }]);
+    let d: Vec<String> = checked.diagnostics.iter().map(|d| d.short()).collect();
+    assert!(d.is_empty(), "{d:?}");
+    let templates = load_source(path, text).unwrap_or_else(|e| panic!("{e}"));
+    evaluate(&checked.policies, &templates, &Params::default(), None)
+}
+
+#[test]
+fn in_and_contains_see_lists_parsed_from_json() {
+    let policy = r#"
+policy no-admin {
+  severity critical
+  for resource "aws_iam_policy" as p
+  require none s in to_list(json(p.policy).Statement):
+      s.Effect == "Allow" and "*" in to_list(s.Action) and contains(to_list(s.Resource), "*")
+    else "{p.id} allows every action on every resource"
+  for resource "AWS::IAM::ManagedPolicy" as p
+  require none s in to_list(p.PolicyDocument.Statement):
+      s.Effect == "Allow" and "*" in to_list(s.Action) and contains(to_list(s.Resource), "*")
+    else "{p.id} allows every action on every resource"
+}
+"#;
+    let admin =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let admin_list = r#"{"Version":"2012-10-17","Statement":[{"Sid":"All","Effect":"Allow","Action":["s3:GetObject","*"],"Resource":["*"]}]}"#;
+    let narrow = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"*"}}"#;
+    let p = plan(&[
+        (
+            "aws_iam_policy",
+            "admin",
+            serde_json::json!({"name": "admin", "policy": admin}),
+        ),
+        (
+            "aws_iam_policy",
+            "admin_list",
+            serde_json::json!({"name": "a2", "policy": admin_list}),
+        ),
+        (
+            "aws_iam_policy",
+            "narrow",
+            serde_json::json!({"name": "n", "policy": narrow}),
+        ),
+    ]);
+    let got: Vec<String> = run_policy(policy, "plan.json", &p)
+        .iter()
+        .map(|f| format!("{} {}", f.resource, f.status.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "aws_iam_policy.admin fail",
+            "aws_iam_policy.admin_list fail",
+            "aws_iam_policy.narrow pass"
+        ]
+    );
+    let cfn = "\
+Resources:
+  Admin:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument:
+        Statement:
+          - Effect: Allow
+            Action: ['*']
+            Resource: '*'
+";
+    let got = lines(&run_policy(policy, "t.yaml", cfn));
+    assert_eq!(
+        got,
+        ["Admin fail 9:13 Admin allows every action on every resource"]
+    );
+}
+
+#[test]
+fn bracket_keys_fall_back_to_snake_case_on_terraform_values() {
+    let policy = r#"
+policy pab {
+  severity high
+  for resource "aws_s3_bucket_public_access_block" as p
+  require p["BlockPublicAcls"] == true and p.values["RestrictPublicBuckets"] == true
+    else "{p.id} allows public ACLs or buckets"
+}
+"#;
+    let p = plan(&[
+        (
+            "aws_s3_bucket_public_access_block",
+            "good",
+            serde_json::json!({"block_public_acls": true, "restrict_public_buckets": true}),
+        ),
+        (
+            "aws_s3_bucket_public_access_block",
+            "bad",
+            serde_json::json!({"block_public_acls": false, "restrict_public_buckets": true}),
+        ),
+    ]);
+    let got: Vec<String> = run_policy(policy, "plan.json", &p)
+        .iter()
+        .map(|f| format!("{} {}", f.resource, f.status.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "aws_s3_bucket_public_access_block.good pass",
+            "aws_s3_bucket_public_access_block.bad fail"
+        ]
     );
 }

@@ -599,6 +599,13 @@ impl<'d> Ctx<'d> {
         match it.v {
             V::List(items) => Some(items.as_ref().clone()),
             V::Seq(items) => Some(items.iter().map(|v| self.resolve_doc(v, v.pos)).collect()),
+            V::Owned(ref o) if o.as_seq().is_some() => Some(
+                o.as_seq()
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|v| super::expr::owned_it(v, v.pos))
+                    .collect(),
+            ),
             V::Missing => Some(Vec::new()),
             V::Unknown { .. } => None,
             _ => Some(vec![it]),

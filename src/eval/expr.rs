@@ -327,7 +327,7 @@ impl<'c, 'd> Eval<'c, 'd> {
     fn compare(&mut self, op: BinOp, a: It<'d>, b: It<'d>) -> Verdict {
         // Blame the side that comes from the document, not a literal.
         let lhs_is_list = matches!(a.v, V::List(_));
-        let rhs_is_list = matches!(b.v, V::List(_) | V::Seq(_));
+        let rhs_is_list = is_seq(&b.v);
         let a_list_vs_scalar =
             lhs_is_list && !rhs_is_list && !matches!(op, BinOp::In | BinOp::NotIn);
         let in_list = matches!(op, BinOp::In | BinOp::NotIn) && lhs_is_list;
@@ -367,7 +367,7 @@ impl<'c, 'd> Eval<'c, 'd> {
             BinOp::Ne => self.equal(a, b).not(),
             BinOp::In | BinOp::NotIn => {
                 let found = match &b.v {
-                    V::List(_) | V::Seq(_) => {
+                    v if is_seq(v) => {
                         let items = match self.items(b.clone()) {
                             Ok(items) => items,
                             Err(u) => return tri_of_unknown(&u),
@@ -391,6 +391,10 @@ impl<'c, 'd> Eval<'c, 'd> {
                     },
                     V::Map(entries) => match scalar_text(&a.v) {
                         Some(k) => Tri::from_bool(entries.iter().any(|e| e.key == k)),
+                        None => Tri::False,
+                    },
+                    V::Owned(o) if o.as_map().is_some() => match scalar_text(&a.v) {
+                        Some(k) => Tri::from_bool(o.entry(&k).is_some()),
                         None => Tri::False,
                     },
                     _ => Tri::False,
@@ -463,7 +467,7 @@ impl<'c, 'd> Eval<'c, 'd> {
                 )
                 .into(),
             ),
-            (List(_) | Seq(_), List(_) | Seq(_)) => {
+            (x, y) if is_seq(x) && is_seq(y) => {
                 let (Ok(xs), Ok(ys)) = (self.items(a.clone()), self.items(b.clone())) else {
                     return Tri::Unknown("a list item is not known".into());
                 };
@@ -526,11 +530,15 @@ impl<'c, 'd> Eval<'c, 'd> {
                 let tf = r.source == Source::Terraform;
                 self.map_field(map, name, tf)
             }
-            V::Map(_) | V::Owned(_) => {
+            V::Map(_) => {
                 let tf = self.ctx.tpl.resources[self.ctx.resource].source == Source::Terraform;
                 self.map_field(base, name, tf)
             }
-            V::List(_) | V::Seq(_) => {
+            V::Owned(o) if o.as_seq().is_none() => {
+                let tf = self.ctx.tpl.resources[self.ctx.resource].source == Source::Terraform;
+                self.map_field(base, name, tf)
+            }
+            V::List(_) | V::Seq(_) | V::Owned(_) => {
                 // A path through a list reads the field of every item.
                 let pos = base.pos;
                 let items = match self.items(base) {
@@ -600,12 +608,10 @@ impl<'c, 'd> Eval<'c, 'd> {
             return u;
         }
         match (&idx.v, &base.v) {
+            // `p["BlockPublicAcls"]` reads `block_public_acls` on Terraform values,
+            // like `p.BlockPublicAcls`.
             (V::Str(k), V::Map(_) | V::Owned(_) | V::Res(_)) => {
-                let name = FieldName {
-                    name: k.to_string(),
-                    snake: None,
-                };
-                self.field(base, &name)
+                self.field(base, &FieldName::new(k))
             }
             (V::Num(n), V::Seq(_) | V::List(_)) => {
                 let pos = base.pos;
@@ -707,6 +713,16 @@ pub fn owned_it<'d>(v: &crate::doc::Value, pos: Pos) -> It<'d> {
         Node::Seq(_) | Node::Map(_) => V::Owned(Rc::new(v.clone())),
     };
     It::new(val, pos)
+}
+
+/// Whether a value is a list: built during evaluation, in the document, or parsed
+/// from JSON.
+pub fn is_seq(v: &V<'_>) -> bool {
+    match v {
+        V::List(_) | V::Seq(_) => true,
+        V::Owned(o) => o.as_seq().is_some(),
+        _ => false,
+    }
 }
 
 /// Flattens nested lists produced by paths through lists of lists.

@@ -281,13 +281,15 @@ fn cfn_resource(r: &Entry) -> Result<Resource, (crate::doc::Pos, String)> {
         None => None,
         Some(c) => match c.value.as_str() {
             Some(s) => Some(s.to_string()),
-            None => return Err((
-                c.value.pos,
-                format!(
+            None => {
+                return Err((
+                    c.value.pos,
+                    format!(
                     "resource {id}: expected Condition to be the name of a condition, found a {}",
                     c.value.kind_name()
                 ),
-            )),
+                ))
+            }
         },
     };
     Ok(Resource {

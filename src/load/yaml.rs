@@ -77,7 +77,11 @@ pub fn parse_yaml_with(src: &str, path: &str, schema: Schema) -> Result<Vec<Valu
 
 /// One parse; on an under-indented quoted scalar, also the byte offset where the
 /// scalar starts.
-fn parse_once(src: &str, path: &str, schema: Schema) -> Result<Vec<Value>, (LoadError, Option<usize>)> {
+fn parse_once(
+    src: &str,
+    path: &str,
+    schema: Schema,
+) -> Result<Vec<Value>, (LoadError, Option<usize>)> {
     let mut builder = Builder::new(src, path, schema);
     let mut parser = Parser::new_from_str(src);
     while let Some(next) = parser.next_event() {
