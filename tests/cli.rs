@@ -449,3 +449,170 @@ fn diff_reports_changes_and_fails_on_change() {
         "no old policies given"
     );
 }
+
+// ---- a CI gate never passes on nothing (issue 7) ----
+
+/// The `errors` entries of a JSON report as `file:line:col: message`.
+fn errors(v: &serde_json::Value) -> Vec<String> {
+    v["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}:{}: {}",
+                e["file"].as_str().unwrap().rsplit('/').next().unwrap(),
+                e["line"],
+                e["column"],
+                e["message"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn files_named_that_are_not_templates_are_errors_with_a_hint() {
+    let d = tmp();
+    let state = write(
+        d.path(),
+        "terraform.tfstate",
+        br#"{"version": 4, "terraform_version": "1.9.5", "serial": 7, "lineage": "4f1c", "outputs": {}, "resources": []}"#,
+    );
+    let shown = write(d.path(), "state.json", br#"{"format_version": "1.0", "terraform_version": "1.9.5", "values": {"root_module": {}}}"#);
+    let mut zip = b"PK\x03\x04\x14\x00\x00\x00".to_vec();
+    zip.extend_from_slice(&[0u8; 32]);
+    let binplan = write(d.path(), "plan.out", &zip);
+    let empty = write(d.path(), "empty.yaml", b"");
+    let random = write(
+        d.path(),
+        "package.json",
+        br#"{"name": "web", "version": "1.0.0", "scripts": {}}"#,
+    );
+    let hcl = write(
+        d.path(),
+        "main.tf",
+        b"resource \"aws_s3_bucket\" \"b\" {}\n",
+    );
+    let good = write(d.path(), "vol.yaml", VOLUME.as_bytes());
+    let paths: Vec<&str> = [&state, &shown, &binplan, &empty, &random, &hcl, &good]
+        .iter()
+        .map(|p| p.to_str().unwrap())
+        .collect();
+    let mut args = vec!["scan", "--format", "json"];
+    args.extend(paths);
+    let r = run(&args);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let v = json(&r);
+    let hint = "run `terraform plan -out plan.out && terraform show -json plan.out > plan.json` and scan plan.json";
+    assert_eq!(
+        errors(&v),
+        [
+            "empty.yaml:1:1: empty file, expected a CloudFormation template or a Terraform plan (`terraform show -json`)".to_string(),
+            format!("main.tf:1:1: Terraform configuration (HCL) is not read directly; {hint}"),
+            "package.json:1:1: JSON with keys name, version, scripts, but neither a CloudFormation template (no Resources section whose resources have a Type such as AWS::S3::Bucket) nor a Terraform plan (no format_version and planned_values)".to_string(),
+            format!("plan.out:1:1: binary file: a zip archive, as Terraform writes binary plan files; deadbolt reads the JSON form: {hint}"),
+            format!("state.json:1:1: this is Terraform state, not a plan; {hint}"),
+            format!("terraform.tfstate:1:1: this is Terraform state, not a plan; {hint}"),
+        ]
+    );
+    // The good file is still scanned.
+    assert_eq!(
+        problems(&v),
+        [(
+            "ebs-volume-encryption".to_string(),
+            "Plain".to_string(),
+            "fail".to_string(),
+            6
+        )]
+    );
+}
+
+#[test]
+fn a_scan_with_nothing_to_evaluate_is_an_error() {
+    let d = tmp();
+    write(d.path(), "workflow.yaml", b"on: push\njobs: {}\n");
+    write(d.path(), "notes.txt", b"hello");
+    let r = run(&["scan", d.path().to_str().unwrap(), "--format", "json"]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    let e = errors(&json(&r));
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].ends_with(&format!(
+            "nothing to scan: no CloudFormation template or Terraform plan found in {} (1 file was read and is not a template or plan); name the files or directories that hold them",
+            d.path().display()
+        )),
+        "{e:?}"
+    );
+    // Human output says so too, and exits 2.
+    let r = run(&["scan", d.path().to_str().unwrap(), "--color", "never"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("nothing to scan"), "{}", r.stderr);
+}
+
+#[test]
+fn non_utf8_candidates_in_a_walk_are_errors_other_files_stay_quiet() {
+    let d = tmp();
+    write(
+        d.path(),
+        "latin1.yaml",
+        b"Description: caf\xe9\nResources: {}\n",
+    );
+    write(d.path(), "logo.png", b"\x89PNG\r\n\x1a\n\x00\x00");
+    write(d.path(), "vol.yaml", VOLUME.as_bytes());
+    let r = run(&["scan", d.path().to_str().unwrap(), "--format", "json"]);
+    assert_eq!(r.code, 2);
+    let e = errors(&json(&r));
+    assert_eq!(
+        e,
+        ["latin1.yaml:1:1: binary file, expected a JSON or YAML template or a Terraform plan in JSON (not valid UTF-8 at byte 16)"]
+    );
+}
+
+#[test]
+fn invalid_policies_are_in_every_report() {
+    let d = tmp();
+    let vol = write(d.path(), "vol.yaml", VOLUME.as_bytes());
+    let pol = write(
+        d.path(),
+        "bad.policy",
+        b"policy p {\n  severity high\n  for resource \"AWS::EC2::Volume\" as v\n  require v.Encryptd == true\n}\n",
+    );
+    let sarif = d.path().join("o.sarif");
+    let junit = d.path().join("o.xml");
+    let r = run(&[
+        "scan",
+        vol.to_str().unwrap(),
+        "-p",
+        pol.to_str().unwrap(),
+        "--format",
+        "json",
+        "--sarif",
+        sarif.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2);
+    let e = errors(&json(&r));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("bad.policy:4:13: invalid policy: error[unknown-property]:"),
+        "{e:?}"
+    );
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    let n = &s["runs"][0]["invocations"][0];
+    assert_eq!(n["executionSuccessful"], false);
+    let note = &n["toolExecutionNotifications"][0];
+    assert!(note["message"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("unknown-property"));
+    let loc = &note["locations"][0]["physicalLocation"];
+    assert!(loc["artifactLocation"]["uri"]
+        .as_str()
+        .unwrap()
+        .ends_with("bad.policy"));
+    assert_eq!(loc["region"]["startLine"], 4);
+    let x = std::fs::read_to_string(&junit).unwrap();
+    assert!(x.contains("invalid policy: error[unknown-property]"), "{x}");
+}

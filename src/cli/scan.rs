@@ -147,6 +147,9 @@ pub fn run_scan(a: ScanArgs) -> u8 {
             .findings
             .sort_by(|x, y| x.sort_key().cmp(&y.sort_key()));
     }
+    if let Some(e) = nothing_scanned(&outcome, &a.paths) {
+        outcome.load_errors.push(e);
+    }
     for w in &outcome.expired_waivers {
         eprintln!(
             "warning: {}:{}: the waiver for {} on {} expired on {}; its results are reported again",
@@ -158,10 +161,14 @@ pub fn run_scan(a: ScanArgs) -> u8 {
         eprintln!("error: {e}");
     }
 
+    // Invalid policies are in every report, not only on stderr beside a clean one.
+    let mut errors = outcome.load_errors.clone();
+    errors.extend(policy_errors(&checked));
     let color = a.color.stdout(a.output.is_some());
     let main = render(
         a.format,
         &outcome,
+        &errors,
         &checked,
         &a,
         color,
@@ -183,7 +190,10 @@ pub fn run_scan(a: ScanArgs) -> u8 {
         (&a.github, Format::Github),
     ] {
         if let Some(path) = path {
-            ok &= write_file(path, &render(format, &outcome, &checked, &a, false, None));
+            ok &= write_file(
+                path,
+                &render(format, &outcome, &errors, &checked, &a, false, None),
+            );
         }
     }
     if let Some(path) = &a.write_baseline {
@@ -193,6 +203,43 @@ pub fn run_scan(a: ScanArgs) -> u8 {
         return EXIT_ERROR;
     }
     exit_code(&outcome, &checked, a.fail_on, a.fail_on_unknown)
+}
+
+/// The errors of policy files as report entries (file, line, column, message).
+fn policy_errors(checked: &Checked) -> Vec<deadbolt::load::LoadError> {
+    checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == deadbolt::dsl::diag::Level::Error)
+        .map(|d| {
+            let (line, col) = d.line_col();
+            deadbolt::load::LoadError::at(
+                &d.file,
+                deadbolt::doc::Pos::new(line as u32, col as u32),
+                format!("invalid policy: error[{}]: {}", d.code, d.message),
+            )
+        })
+        .collect()
+}
+
+/// A scan that found no input at all is an error, never "0 failed" on nothing.
+fn nothing_scanned(outcome: &ScanOutcome, paths: &[PathBuf]) -> Option<deadbolt::load::LoadError> {
+    if outcome.templates > 0 || !outcome.load_errors.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let skipped = match outcome.skipped {
+        0 => String::new(),
+        1 => " (1 file was read and is not a template or plan)".to_string(),
+        n => format!(" ({n} files were read and are not templates or plans)"),
+    };
+    Some(deadbolt::load::LoadError::file(
+        names.first().cloned().unwrap_or_else(|| ".".into()),
+        format!(
+            "nothing to scan: no CloudFormation template or Terraform plan found in {}{skipped}; name the files or directories that hold them",
+            names.join(", ")
+        ),
+    ))
 }
 
 fn scan_options(a: &ScanArgs) -> Result<ScanOptions, String> {
@@ -236,12 +283,13 @@ fn scan_options(a: &ScanArgs) -> Result<ScanOptions, String> {
 fn render(
     format: Format,
     outcome: &ScanOutcome,
+    errors: &[deadbolt::load::LoadError],
     checked: &Checked,
     a: &ScanArgs,
     color: bool,
     stdin_text: Option<&str>,
 ) -> String {
-    let (findings, errors) = (&outcome.findings, &outcome.load_errors);
+    let findings = &outcome.findings;
     match format {
         Format::Json => report::json::render(findings, errors),
         Format::Sarif => report::sarif::render(findings, &checked.policies, errors),

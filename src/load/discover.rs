@@ -25,8 +25,6 @@ const SKIPPED_DIRS: &[&str] = &["target", "node_modules"];
 /// How many leading bytes are checked for NUL to call a file binary (as git does).
 const BINARY_SNIFF_BYTES: usize = 8 * 1024;
 
-const BINARY_MESSAGE: &str = "binary file, expected a JSON or YAML template";
-
 /// Everything a load produced. Templates are sorted by path then document index,
 /// whatever the thread count.
 #[derive(Debug, Default)]
@@ -279,12 +277,18 @@ fn load_candidate(c: &Candidate, opts: &LoadOptions) -> FileResult {
             }
         }
     };
+    let ext = extension(&c.display);
+    if c.explicit && matches!(ext.as_str(), "tf" | "hcl" | "tfvars") {
+        return FileResult::Error(LoadError::file(&c.display, super::sniff::hcl_message()));
+    }
     let text = match decode(&bytes) {
         Ok(t) => t,
-        Err(detail) if c.explicit => {
+        // Named on the command line, or found in a walk with an extension that
+        // promises a template: an error, never a quiet skip.
+        Err(detail) if c.explicit || ext != "tpl" => {
             return FileResult::Error(LoadError::file(
                 &c.display,
-                format!("{BINARY_MESSAGE}{detail}"),
+                super::sniff::binary_message(&bytes, &detail),
             ))
         }
         Err(_) => return FileResult::Skipped,
@@ -295,6 +299,12 @@ fn load_candidate(c: &Candidate, opts: &LoadOptions) -> FileResult {
         Err(_) if !c.explicit && extension(&c.display) == "tpl" => return FileResult::Skipped,
         Err(e) => return FileResult::Error(e),
     };
+    if c.explicit && !docs.iter().any(|d| looks_like_plan(d) || looks_like_cfn(d)) {
+        return FileResult::Error(LoadError::file(
+            &c.display,
+            super::sniff::describe_non_template(&docs, &text),
+        ));
+    }
     let (templates, errors) = classify(&c.display, docs, opts);
     if templates.is_empty() && errors.is_empty() {
         FileResult::Skipped
@@ -451,14 +461,16 @@ mod tests {
             .map(|t| t.path.rsplit('/').next().unwrap().to_string())
             .collect();
         assert_eq!(names, ["a.template", "b.yaml", "a.yml"]);
-        assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
-        assert!(out.errors[0].path.ends_with("broken.yaml"));
+        // A binary file whose name promises JSON is an error even in a walk.
+        assert_eq!(out.errors.len(), 2, "{:?}", out.errors);
+        assert!(out.errors[0].path.ends_with("bin.json"));
+        assert!(out.errors[1].path.ends_with("broken.yaml"));
         let skipped: Vec<String> = out
             .skipped
             .iter()
             .map(|s| s.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(skipped, ["bin.json", "helm.tpl", "other.yaml"]);
+        assert_eq!(skipped, ["helm.tpl", "other.yaml"]);
     }
 
     #[cfg(unix)]

@@ -11,6 +11,7 @@ pub mod fields;
 pub mod foreach;
 pub mod json;
 pub mod samples;
+pub mod sniff;
 pub mod terraform;
 pub mod yaml;
 

@@ -42,8 +42,10 @@ pub fn json_errors(errors: &[LoadError]) -> Vec<JsonError<'_>> {
         .iter()
         .map(|e| JsonError {
             file: &e.path,
-            line: e.pos.map(|p| p.line),
-            column: e.pos.map(|p| p.col),
+            // A file-level error (missing, binary) is reported at 1:1, so every
+            // entry has a position that tools can jump to.
+            line: Some(e.pos.map_or(1, |p| p.line)),
+            column: Some(e.pos.map_or(1, |p| p.col)),
             message: &e.message,
         })
         .collect()
