@@ -1,6 +1,8 @@
 //! The scan pipeline as a library call: load inputs, evaluate policies, collect
 //! findings and errors. The CLI is a thin layer over this.
 
+use std::collections::HashMap;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 
@@ -140,7 +142,9 @@ fn apply_waivers_and_baseline(outcome: &mut ScanOutcome, opts: &ScanOptions) {
     }
 }
 
-/// Evaluates templates and applies their inline skips.
+/// Evaluates templates and applies their inline skips. Linear in the number of
+/// templates and findings: a file's text is fetched and split once, and each
+/// template's findings are the contiguous run that the sort order gives them.
 fn evaluate_inline(
     policies: &[Policy],
     templates: &[Template],
@@ -150,26 +154,54 @@ fn evaluate_inline(
 ) -> ScanOutcome {
     let mut findings = evaluate(policies, templates, params, done);
     let mut load_errors = Vec::new();
-    // Inline skips: only templates with something to suppress are looked at again.
-    for tpl in templates {
-        let relevant = findings.iter().any(|f| {
-            f.file == *tpl.path
-                && f.document == tpl.doc_index
-                && matches!(f.status, Status::Fail | Status::Unknown)
-        });
-        let has_metadata = tpl.resources.iter().any(|r| r.metadata.is_some());
-        if !relevant && !has_metadata {
-            continue;
+    let mut runs: HashMap<(String, usize), Range<usize>> = HashMap::new();
+    let mut i = 0;
+    while i < findings.len() {
+        let start = i;
+        while i < findings.len()
+            && findings[i].file == findings[start].file
+            && findings[i].document == findings[start].document
+        {
+            i += 1;
         }
-        let is_yaml = !tpl.path.ends_with(".json");
-        let text = if relevant && is_yaml {
-            source(&tpl.path)
+        runs.insert(
+            (findings[start].file.clone(), findings[start].document),
+            start..i,
+        );
+    }
+    let run = |tpl: &Template| {
+        runs.get(&(tpl.path.to_string(), tpl.doc_index))
+            .cloned()
+            .unwrap_or(0..0)
+    };
+    // Templates of one file are consecutive (one per YAML document).
+    for group in templates.chunk_by(|a, b| a.path == b.path) {
+        let relevant = |tpl: &Template, findings: &[Finding]| {
+            findings[run(tpl)]
+                .iter()
+                .any(|f| matches!(f.status, Status::Fail | Status::Unknown))
+        };
+        let is_yaml = !group[0].path.ends_with(".json");
+        let text = if is_yaml && group.iter().any(|t| relevant(t, &findings)) {
+            source(&group[0].path)
         } else {
             None
         };
-        let (skips, errors) = suppress::inline::collect(tpl, text.as_deref());
-        load_errors.extend(errors);
-        suppress::inline::apply(&mut findings, tpl, &skips);
+        let lines: Vec<&str> = text
+            .as_deref()
+            .map(|t| t.lines().collect())
+            .unwrap_or_default();
+        for tpl in group {
+            let has_metadata = tpl.resources.iter().any(|r| r.metadata.is_some());
+            let rel = relevant(tpl, &findings);
+            if !rel && !has_metadata {
+                continue;
+            }
+            let (skips, errors) =
+                suppress::inline::collect_lines(tpl, if rel { &lines } else { &[] });
+            load_errors.extend(errors);
+            suppress::inline::apply(&mut findings[run(tpl)], tpl, &skips);
+        }
     }
     ScanOutcome {
         findings,
@@ -191,11 +223,16 @@ pub fn parse_param(s: &str) -> Result<(String, String), String> {
 
 /// Reads a parameters file: a JSON object `{"Name": "Value"}` or the CloudFormation
 /// CLI form `[{"ParameterKey": "Name", "ParameterValue": "Value"}]`.
-pub fn read_params_file(path: &str) -> Result<Vec<(String, String)>, String> {
+pub fn read_params_file(path: &str) -> Result<Vec<(String, String)>, LoadError> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{path}: cannot read parameters file: {e}"))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{path}:{}:{}: invalid JSON: {e}", e.line(), e.column()))?;
+        .map_err(|e| LoadError::file(path, format!("cannot read parameters file: {e}")))?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        LoadError::at(
+            path,
+            crate::doc::Pos::new(e.line() as u32, e.column().max(1) as u32),
+            format!("invalid JSON in parameters file: {e}"),
+        )
+    })?;
     let scalar = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
@@ -216,9 +253,9 @@ pub fn read_params_file(path: &str) -> Result<Vec<(String, String)>, String> {
         serde_json::Value::Object(m) => m
             .iter()
             .map(|(k, v)| {
-                scalar(v)
-                    .map(|s| (k.clone(), s))
-                    .ok_or_else(|| format!("{path}: parameter {k} must be a string, number or list"))
+                scalar(v).map(|s| (k.clone(), s)).ok_or_else(|| {
+                    LoadError::file(path, format!("parameter {k} must be a string, number or list"))
+                })
             })
             .collect(),
         serde_json::Value::Array(items) => items
@@ -229,12 +266,16 @@ pub fn read_params_file(path: &str) -> Result<Vec<(String, String)>, String> {
                 let v = item.get("ParameterValue").and_then(scalar);
                 match (k, v) {
                     (Some(k), Some(v)) => Ok((k.to_string(), v)),
-                    _ => Err(format!("{path}: item {} needs ParameterKey and ParameterValue", i + 1)),
+                    _ => Err(LoadError::file(
+                        path,
+                        format!("item {} needs ParameterKey and ParameterValue", i + 1),
+                    )),
                 }
             })
             .collect(),
-        _ => Err(format!(
-            "{path}: expected a JSON object {{\"Name\": \"Value\"}} or a list of {{\"ParameterKey\", \"ParameterValue\"}}"
+        _ => Err(LoadError::file(
+            path,
+            "expected a JSON object {\"Name\": \"Value\"} or a list of {\"ParameterKey\", \"ParameterValue\"}",
         )),
     }
 }

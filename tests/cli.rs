@@ -616,3 +616,243 @@ fn invalid_policies_are_in_every_report() {
     let x = std::fs::read_to_string(&junit).unwrap();
     assert!(x.contains("invalid policy: error[unknown-property]"), "{x}");
 }
+
+// ---- output that scales, inputs a fuzzer found (issue 7) ----
+
+#[test]
+fn a_finding_in_a_one_line_plan_prints_a_window_not_the_line() {
+    // As `terraform show -json` writes it: the whole plan on one line, the
+    // failing value past column 65,535 (miette panicked there).
+    let mut resources = Vec::new();
+    for i in 0..400 {
+        resources.push(serde_json::json!({"address": format!("aws_ebs_volume.v{i}"), "mode": "managed",
+            "type": "aws_ebs_volume", "name": format!("v{i}"),
+            "values": {"encrypted": i != 399, "size": 10, "availability_zone": "us-east-1a", "tags": {"pad": "x".repeat(200)}}}));
+    }
+    let plan = serde_json::json!({"format_version": "1.2", "planned_values": {"root_module": {"resources": resources}}});
+    let text = serde_json::to_string(&plan).unwrap();
+    assert!(text.len() > 100_000 && !text.contains('\n'));
+    let d = tmp();
+    let p = write(d.path(), "plan.json", text.as_bytes());
+    let r = run(&["scan", p.to_str().unwrap(), "--color", "never"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let col = text.rfind("\"encrypted\":false").unwrap() + 1;
+    assert!(col > 65_535);
+    assert!(
+        r.stdout
+            .contains(&format!("aws_ebs_volume.v399 (aws_ebs_volume) at 1:{col}")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!("[{}:1:{col}]", p.display())),
+        "{}",
+        r.stdout
+    );
+    let widest = r.stdout.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(widest < 300, "a line of {widest} characters");
+    assert!(r.stdout.len() < 4_000, "{} bytes of output", r.stdout.len());
+}
+
+#[test]
+fn check_renders_a_window_of_a_very_wide_policy_line() {
+    let d = tmp();
+    let wide = format!(
+        "policy wide {{ severity high for resource \"AWS::EC2::Volume\" as v {} require v.Encryptd == true }}\n",
+        " ".repeat(70_000)
+    );
+    let p = write(d.path(), "wide.policy", wide.as_bytes());
+    let r = run(&["check", p.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("unknown property `Encryptd`"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "wide.policy:1:{}]",
+            wide.find("Encryptd").unwrap() + 1
+        )),
+        "{}",
+        r.stderr
+    );
+    let widest = r.stderr.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(widest < 300, "a line of {widest} characters");
+}
+
+#[test]
+fn many_documents_many_failures_and_many_diagnostics_stay_linear() {
+    // Quadratic before: 16,000 documents took 19.5 s, 4,000 human failures 12.9 s.
+    let d = tmp();
+    let docs: Vec<String> = (0..16_000)
+        .map(|i| format!("Resources:\n  V{i}:\n    Type: AWS::EC2::Volume\n    Properties:\n      Size: 1\n      Encrypted: false\n"))
+        .collect();
+    let p = write(d.path(), "many.yaml", docs.join("---\n").as_bytes());
+    let r = run(&[
+        "scan",
+        p.to_str().unwrap(),
+        "--color",
+        "never",
+        "-p",
+        "policies/encryption-at-rest/ebs-volume-encryption.policy",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stdout.matches("✗ fail").count(), 16_000);
+    assert!(
+        r.stdout.contains("16000 failed, 0 unknown, 0 passed"),
+        "{}",
+        &r.stdout[r.stdout.len() - 300..]
+    );
+    // Thousands of diagnostics in one policy file, and a huge unknown type name.
+    let mut pol = String::new();
+    for i in 0..3_000 {
+        pol.push_str(&format!("policy p{i} {{ severity low for resource \"AWS::EC2::Volume\" as v require frob{i}(v) }}\n"));
+    }
+    pol.push_str(&format!(
+        "policy long {{ severity low for resource \"AWS::{}\" as v require v.x }}\n",
+        "Q".repeat(200_000)
+    ));
+    let pp = write(d.path(), "many.policy", pol.as_bytes());
+    let r = run(&["check", pp.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr.matches("unknown function `frob").count(), 3_000);
+    assert!(
+        r.stderr.contains("unknown resource type"),
+        "{}",
+        &r.stderr[r.stderr.len() - 2000..]
+    );
+}
+
+#[test]
+fn stdin_that_is_not_utf8_is_an_error_entry_and_the_rest_is_scanned() {
+    let d = tmp();
+    let p = write(d.path(), "vol.yaml", VOLUME.as_bytes());
+    let out = deadbolt()
+        .args(["scan", "-", p.to_str().unwrap(), "--format", "json"])
+        .write_stdin(b"Resources: caf\xe9\xff\n".to_vec())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        errors(&v),
+        ["-:1:1: binary file, expected a JSON or YAML template or a Terraform plan in JSON (not valid UTF-8 at byte 14)"]
+    );
+    assert_eq!(v["summary"]["fail"], 1);
+}
+
+#[test]
+fn control_characters_from_templates_never_reach_the_terminal_raw() {
+    let d = tmp();
+    let t = "{\"Resources\": {\"Evil\\n::add-mask::secret\\u001b[2J\": {\"Type\": \"AWS::EC2::Volume\", \"Properties\": {\"Size\": 1, \"Encrypted\": false, \"Note\": \"bell\\u0007\"}}}}";
+    let p = write(d.path(), "evil.json", t.as_bytes());
+    let r = run(&["scan", p.to_str().unwrap(), "--color", "never"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!r.stdout.contains('\u{1b}'), "raw ESC in output");
+    assert!(
+        !r.stdout.lines().any(|l| l.trim_start().starts_with("::")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("Evil\\n::add-mask::secret\\e[2J (AWS::EC2::Volume)"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn malformed_option_files_still_give_a_json_report() {
+    let d = tmp();
+    let p = write(d.path(), "vol.yaml", VOLUME.as_bytes());
+    let bad_json = write(d.path(), "bad.json", b"{\"a\": ");
+    let bad_yaml = write(d.path(), "bad.yaml", b"waivers: [\n");
+    for (flag, file, expect) in [
+        (
+            "--params-file",
+            &bad_json,
+            "bad.json:1:6: invalid JSON in parameters file",
+        ),
+        ("--waivers", &bad_yaml, "bad.yaml:"),
+        ("--baseline", &bad_json, "bad.json:"),
+        ("--samples", &bad_yaml, "bad.yaml:"),
+    ] {
+        let r = run(&[
+            "scan",
+            p.to_str().unwrap(),
+            flag,
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(r.code, 2, "{flag}");
+        let v = json(&r);
+        let e = errors(&v);
+        assert_eq!(e.len(), 1, "{flag}: {e:?}");
+        assert!(e[0].starts_with(expect), "{flag}: {e:?}");
+        assert_eq!(v["summary"]["fail"], 1, "{flag}: the scan still ran");
+    }
+}
+
+#[test]
+fn kms_alias_cycles_are_unknown_and_the_scan_goes_on() {
+    let d = tmp();
+    let t = "\
+Resources:
+  SelfAlias:
+    Type: AWS::KMS::Alias
+    Properties: {AliasName: alias/a, TargetKeyId: alias/a}
+  LoopB:
+    Type: AWS::KMS::Alias
+    Properties: {AliasName: alias/b, TargetKeyId: alias/c}
+  LoopC:
+    Type: AWS::KMS::Alias
+    Properties: {AliasName: alias/c, TargetKeyId: !Ref LoopB}
+  Vol:
+    Type: AWS::EC2::Volume
+    Properties: {AvailabilityZone: us-east-1a, Size: 1, Encrypted: true, KmsKeyId: alias/b}
+  Plain:
+    Type: AWS::EC2::Volume
+    Properties: {AvailabilityZone: us-east-1a, Size: 1, Encrypted: false}
+";
+    let p = write(d.path(), "cycle.yaml", t.as_bytes());
+    let plan = r#"{"format_version": "1.2", "planned_values": {"root_module": {"resources": [
+ {"address": "aws_kms_alias.a", "mode": "managed", "type": "aws_kms_alias", "name": "a", "values": {"name": "alias/x", "target_key_id": "alias/x"}},
+ {"address": "aws_ebs_volume.v", "mode": "managed", "type": "aws_ebs_volume", "name": "v", "values": {"encrypted": true, "kms_key_id": "alias/x"}}]}}}"#;
+    let q = write(d.path(), "cycle.json", plan.as_bytes());
+    let r = run(&[
+        "scan",
+        p.to_str().unwrap(),
+        q.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v = json(&r);
+    let vol = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["policy"] == "kms-claimed-key-usable" && x["resource"] == "Vol")
+        .unwrap();
+    assert_eq!(vol["status"], "unknown");
+    assert_eq!(
+        vol["message"],
+        "cannot be decided: the KMS aliases form a cycle (alias/b → alias/c → alias/b) and name no key"
+    );
+    let tf = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["policy"] == "kms-claimed-key-usable" && x["resource"] == "aws_ebs_volume.v")
+        .unwrap();
+    assert_eq!(tf["status"], "unknown");
+    assert!(problems(&v).contains(&(
+        "ebs-volume-encryption".into(),
+        "Plain".into(),
+        "fail".into(),
+        16
+    )));
+}

@@ -64,7 +64,9 @@ pub fn run_diff(a: DiffArgs) -> u8 {
             diff::resolve_specs(&a.old, a.old_rev.as_deref(), &a.new)?;
         let mut params = Params::default();
         if let Some(f) = &a.params_file {
-            params.values.extend(deadbolt::scan::read_params_file(f)?);
+            params
+                .values
+                .extend(deadbolt::scan::read_params_file(f).map_err(|e| e.to_string())?);
         }
         params.values.extend(a.params.iter().cloned());
         diff::run_diff(&DiffOptions {

@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use deadbolt::compile::Severity;
 use deadbolt::dsl::Checked;
 use deadbolt::eval::Params;
+use deadbolt::load::LoadError;
 use deadbolt::report::{self, human::HumanOptions};
 use deadbolt::result::Status;
 use deadbolt::scan::{self, ScanOptions, ScanOutcome};
@@ -103,25 +104,32 @@ pub fn run_scan(a: ScanArgs) -> u8 {
     let Some(checked) = compile_policies(&a.policies.policies) else {
         return EXIT_ERROR;
     };
-    let opts = match scan_options(&a) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERROR;
-        }
-    };
+    let (opts, option_errors) = scan_options(&a);
 
     // `-` reads stdin once; the text is kept for snippets and comment skips.
     let mut stdin_text = None;
+    let mut stdin_error = None;
     let mut paths = Vec::new();
     for p in &a.paths {
         if p.as_os_str() == "-" {
-            let mut s = String::new();
-            if let Err(e) = std::io::stdin().read_to_string(&mut s) {
-                eprintln!("error: -: cannot read standard input: {e}");
-                return EXIT_ERROR;
+            let mut bytes = Vec::new();
+            match std::io::stdin().read_to_end(&mut bytes) {
+                Ok(_) => match deadbolt::load::decode(&bytes) {
+                    Ok(s) => stdin_text = Some(s),
+                    Err(detail) => {
+                        stdin_error = Some(LoadError::file(
+                            "-",
+                            deadbolt::load::sniff::binary_message(&bytes, &detail),
+                        ))
+                    }
+                },
+                Err(e) => {
+                    stdin_error = Some(LoadError::file(
+                        "-",
+                        format!("cannot read standard input: {e}"),
+                    ))
+                }
             }
-            stdin_text = Some(s);
         } else {
             paths.push(p.clone());
         }
@@ -147,6 +155,8 @@ pub fn run_scan(a: ScanArgs) -> u8 {
             .findings
             .sort_by(|x, y| x.sort_key().cmp(&y.sort_key()));
     }
+    outcome.load_errors.extend(option_errors);
+    outcome.load_errors.extend(stdin_error);
     if let Some(e) = nothing_scanned(&outcome, &a.paths) {
         outcome.load_errors.push(e);
     }
@@ -158,7 +168,10 @@ pub fn run_scan(a: ScanArgs) -> u8 {
     }
     // Input errors always go to stderr too (machine reports also list them).
     for e in &outcome.load_errors {
-        eprintln!("error: {e}");
+        eprintln!(
+            "error: {}",
+            deadbolt::terminal::escape_control(&e.to_string())
+        );
     }
 
     // Invalid policies are in every report, not only on stderr beside a clean one.
@@ -242,42 +255,64 @@ fn nothing_scanned(outcome: &ScanOutcome, paths: &[PathBuf]) -> Option<deadbolt:
     ))
 }
 
-fn scan_options(a: &ScanArgs) -> Result<ScanOptions, String> {
+/// The options of a scan, and the errors of option files that could not be read
+/// (they are reported in every format; the scan runs without them).
+fn scan_options(a: &ScanArgs) -> (ScanOptions, Vec<LoadError>) {
+    let mut errors = Vec::new();
     let mut params = Params::default();
     if let Some(f) = &a.params_file {
-        params.values.extend(scan::read_params_file(f)?);
+        match scan::read_params_file(f) {
+            Ok(v) => params.values.extend(v),
+            Err(e) => errors.push(e),
+        }
     }
     params.values.extend(a.params.iter().cloned());
     if let Some(path) = &a.keystore {
-        let root = deadbolt::kms::RootKey::from_env_or_file(a.root_key_file.as_deref())
-            .map_err(|e| format!("--keystore {}: {e}", path.display()))?;
-        if !path.exists() {
-            return Err(format!(
-                "--keystore {}: no keystore there (create one with `deadbolt kms init`)",
-                path.display()
-            ));
+        match open_keystore(path, a.root_key_file.as_deref()) {
+            Ok(kms) => params.engines.keys = Some(std::sync::Arc::new(kms)),
+            Err(e) => errors.push(LoadError::file(path.display().to_string(), e)),
         }
-        let kms = deadbolt::kms::Kms::open(path, root)
-            .map_err(|e| format!("--keystore {}: {e}", path.display()))?;
-        params.engines.keys = Some(std::sync::Arc::new(kms));
     }
     if let Some(f) = &a.samples {
-        params.engines.samples = deadbolt::load::samples::read(f).map_err(|e| e.to_string())?;
+        match deadbolt::load::samples::read(f) {
+            Ok(s) => params.engines.samples = s,
+            Err(e) => errors.push(e),
+        }
     }
-    let waivers = match &a.waivers {
-        Some(f) => waivers::read(f).map_err(|e| e.to_string())?,
+    let waivers = match a.waivers.as_deref().map(waivers::read) {
+        Some(Ok(w)) => w,
+        Some(Err(e)) => {
+            errors.push(e);
+            Vec::new()
+        }
         None => Vec::new(),
     };
     let baseline = match &a.baseline {
-        Some(f) => Some((f.clone(), baseline::read(f).map_err(|e| e.to_string())?)),
+        Some(f) => match baseline::read(f) {
+            Ok(b) => Some((f.clone(), b)),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        },
         None => None,
     };
-    Ok(ScanOptions {
+    let opts = ScanOptions {
         params,
         waivers,
         baseline,
         ..ScanOptions::default()
-    })
+    };
+    (opts, errors)
+}
+
+fn open_keystore(path: &Path, root_key_file: Option<&Path>) -> Result<deadbolt::kms::Kms, String> {
+    let root = deadbolt::kms::RootKey::from_env_or_file(root_key_file)
+        .map_err(|e| format!("--keystore: {e}"))?;
+    if !path.exists() {
+        return Err("--keystore: no keystore there (create one with `deadbolt kms init`)".into());
+    }
+    deadbolt::kms::Kms::open(path, root).map_err(|e| format!("--keystore: {e}"))
 }
 
 fn render(

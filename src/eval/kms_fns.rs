@@ -130,22 +130,14 @@ fn aws_managed(key_ref: &str) -> Option<KeyView> {
     })
 }
 
-/// The resource an alias of the template points at, for `alias/name` strings.
-fn template_alias<'d>(ctx: &Ctx<'d>, name: &str) -> Option<It<'d>> {
-    for r in &ctx.tpl.resources {
-        let (alias_prop, target_prop) = match r.rtype.as_str() {
-            "AWS::KMS::Alias" => ("AliasName", "TargetKeyId"),
-            "aws_kms_alias" => ("name", "target_key_id"),
-            _ => continue,
-        };
-        let props = r.props.as_ref()?;
-        let alias = props.get(alias_prop).map(|v| ctx.resolve_doc(v, v.pos));
-        if alias.as_ref().and_then(|a| scalar_text(&a.v)).as_deref() == Some(name) {
-            let target = props.get(target_prop)?;
-            return Some(ctx.resolve_doc(target, target.pos));
-        }
-    }
-    None
+/// The alias resource of the template named `name` (`alias/...`).
+fn template_alias(ctx: &Ctx<'_>, name: &str) -> Option<usize> {
+    ctx.tpl.resources.iter().enumerate().find_map(|(i, r)| {
+        matches!(r.rtype.as_str(), "AWS::KMS::Alias" | "aws_kms_alias")
+            .then(|| alias_name(ctx, i))
+            .filter(|n| n == name)
+            .map(|_| i)
+    })
 }
 
 /// An alias chain longer than this is treated as a cycle: AWS aliases point at
@@ -156,74 +148,89 @@ const MAX_ALIAS_HOPS: usize = 16;
 /// detection: an alias that (through others) targets itself names no key.
 pub fn key<'d>(ctx: &Ctx<'d>, arg: &It<'d>, pos: Pos) -> It<'d> {
     let mut cur = arg.clone();
-    let mut chain: Vec<String> = Vec::new();
+    // Alias resources visited, in order, for cycle detection and the message.
+    let mut chain: Vec<usize> = Vec::new();
     loop {
         if chain.len() > MAX_ALIAS_HOPS {
-            return alias_cycle(&chain, pos);
+            return alias_cycle(ctx, &chain, pos);
         }
-        if let Some(i) = cur.resource() {
-            let r = &ctx.tpl.resources[i];
-            match r.rtype.as_str() {
-                "AWS::KMS::Key"
-                | "aws_kms_key"
-                | "AWS::KMS::ReplicaKey"
-                | "aws_kms_replica_key" => return template_key(ctx, i, pos),
-                "AWS::KMS::Alias" | "aws_kms_alias" => {
-                    if chain.contains(&r.id) {
-                        chain.push(r.id.clone());
-                        return alias_cycle(&chain, pos);
-                    }
-                    chain.push(r.id.clone());
-                    match alias_target(ctx, i) {
-                        Some(t) => {
-                            cur = t;
-                            continue;
-                        }
-                        None => {
-                            return It::unknown(format!("alias {} has no target key", r.id), pos)
-                        }
+        let alias = match cur.resource() {
+            Some(i) => {
+                let r = &ctx.tpl.resources[i];
+                match r.rtype.as_str() {
+                    "AWS::KMS::Key"
+                    | "aws_kms_key"
+                    | "AWS::KMS::ReplicaKey"
+                    | "aws_kms_replica_key" => return template_key(ctx, i, pos),
+                    "AWS::KMS::Alias" | "aws_kms_alias" => i,
+                    other => {
+                        return It::unknown(format!("{} is a {other}, not a KMS key", r.id), pos)
                     }
                 }
-                other => return It::unknown(format!("{} is a {other}, not a KMS key", r.id), pos),
             }
-        }
-        return match &cur.v {
-            V::Str(s) => {
-                if let Some(k) = aws_managed(s) {
-                    return key_map(&k, "aws-managed", pos);
-                }
-                if s.starts_with("alias/") {
-                    let name = s.to_string();
-                    if chain.contains(&name) {
-                        chain.push(name);
-                        return alias_cycle(&chain, pos);
+            None => match &cur.v {
+                V::Str(s) => {
+                    if let Some(k) = aws_managed(s) {
+                        return key_map(&k, "aws-managed", pos);
                     }
-                    if let Some(target) = template_alias(ctx, &name) {
-                        chain.push(name);
-                        cur = target;
-                        continue;
+                    match s
+                        .starts_with("alias/")
+                        .then(|| template_alias(ctx, s))
+                        .flatten()
+                    {
+                        Some(i) => i,
+                        None => return keystore_key(ctx, s, pos),
                     }
                 }
-                keystore_key(ctx, s, pos)
-            }
-            V::Unknown { .. } => cur,
-            V::Missing | V::Null => It::missing(arg.pos),
-            _ => It::unknown(
-                "kms.key needs a key id, ARN, alias or a reference to a key",
-                pos,
-            ),
+                V::Unknown { .. } => return cur,
+                V::Missing | V::Null => return It::missing(arg.pos),
+                _ => {
+                    return It::unknown(
+                        "kms.key needs a key id, ARN, alias or a reference to a key",
+                        pos,
+                    )
+                }
+            },
         };
+        let seen = chain.contains(&alias);
+        chain.push(alias);
+        if seen {
+            return alias_cycle(ctx, &chain, pos);
+        }
+        match alias_target(ctx, alias) {
+            Some(t) => cur = t,
+            None => {
+                let id = &ctx.tpl.resources[alias].id;
+                return It::unknown(format!("alias {id} has no target key"), pos);
+            }
+        }
     }
 }
 
-fn alias_cycle<'d>(chain: &[String], pos: Pos) -> It<'d> {
+fn alias_cycle<'d>(ctx: &Ctx<'d>, chain: &[usize], pos: Pos) -> It<'d> {
+    let names: Vec<String> = chain.iter().map(|&i| alias_name(ctx, i)).collect();
     It::unknown(
         format!(
             "the KMS aliases form a cycle ({}) and name no key",
-            chain.join(" → ")
+            names.join(" → ")
         ),
         pos,
     )
+}
+
+/// An alias resource's name (`alias/...`), or its id when the name is not known.
+fn alias_name(ctx: &Ctx<'_>, idx: usize) -> String {
+    let r = &ctx.tpl.resources[idx];
+    let prop = if r.rtype == "aws_kms_alias" {
+        "name"
+    } else {
+        "AliasName"
+    };
+    r.props
+        .as_ref()
+        .and_then(|p| p.get(prop))
+        .and_then(|v| scalar_text(&ctx.resolve_doc(v, v.pos).v))
+        .unwrap_or_else(|| r.id.clone())
 }
 
 /// The value an alias resource's target key property holds.

@@ -163,6 +163,9 @@ impl Tri {
     }
 }
 
+/// Most characters of one value shown in a message.
+const MAX_SHOWN: usize = 200;
+
 /// Text of a value for messages.
 pub fn display(it: &It<'_>, resource_id: &dyn Fn(usize) -> String) -> String {
     let mut out = String::new();
@@ -186,7 +189,8 @@ fn write_value(out: &mut String, v: &V<'_>, rid: &dyn Fn(usize) -> String, depth
             let _ = write!(out, "{b}");
         }
         V::Num(n) => out.push_str(&fmt_num(*n)),
-        V::Str(s) => out.push_str(s),
+        // A value quoted in a message is clipped: messages stay readable and bounded.
+        V::Str(s) => out.push_str(&crate::terminal::clip(s, MAX_SHOWN)),
         V::List(items) => {
             out.push('[');
             for (i, it) in items.iter().enumerate() {

@@ -316,7 +316,7 @@ fn load_candidate(c: &Candidate, opts: &LoadOptions) -> FileResult {
 /// Bytes to text: UTF-8 (BOM stripped later by the parsers) or UTF-16 with a BOM,
 /// as written by some Windows tools. Anything else is binary; the error carries a
 /// detail for the message.
-fn decode(bytes: &[u8]) -> Result<String, String> {
+pub fn decode(bytes: &[u8]) -> Result<String, String> {
     let utf16 = |le: bool| -> Option<String> {
         let body = &bytes[2..];
         if !body.len().is_multiple_of(2) {

@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
-};
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
 
 use crate::load::LoadError;
 use crate::result::{Finding, Status, Summary};
+use crate::terminal::{escape_control as esc, BoundedSource};
 
 pub struct HumanOptions {
     pub color: bool,
@@ -49,9 +48,10 @@ pub fn render(
     }
     let mut out = String::new();
     for (file, list) in &by_file {
-        out.push_str(&paint("1;4", file));
+        out.push_str(&paint("1;4", &esc(file)));
         out.push('\n');
-        let text = source(file);
+        // One masked copy and line index per file, shared by its snippets.
+        let text = source(file).map(|t| BoundedSource::new(file, &t));
         for f in list {
             let (mark, color) = match f.status {
                 Status::Fail => ("✗ fail", "31"),
@@ -63,9 +63,9 @@ pub fn render(
                 "  {} {} {} {} ({}) at {}:{}\n",
                 paint(color, mark),
                 paint("1", f.severity.as_str()),
-                paint("1", &f.policy),
-                f.resource,
-                f.resource_type,
+                paint("1", &esc(&f.policy)),
+                esc(&f.resource),
+                esc(&f.resource_type),
                 f.line,
                 f.column
             ));
@@ -74,12 +74,16 @@ pub fn render(
             }
             if f.status == Status::Skipped {
                 let reason = f.skip_reason.as_deref().unwrap_or("no reason given");
-                out.push_str(&format!("    {} (skipped: {reason})\n", f.message));
+                out.push_str(&format!(
+                    "    {} (skipped: {})\n",
+                    esc(&f.message),
+                    esc(reason)
+                ));
                 continue;
             }
             match &text {
                 Some(t) if f.line > 0 => {
-                    let d = FindingDiag::new(f, file, t);
+                    let d = FindingDiag::new(f, t);
                     let mut s = String::new();
                     if handler.render_report(&mut s, &d).is_ok() {
                         for line in s.lines() {
@@ -89,7 +93,7 @@ pub fn render(
                         }
                     }
                 }
-                _ => out.push_str(&format!("    {}\n", f.message)),
+                _ => out.push_str(&format!("    {}\n", esc(&f.message))),
             }
         }
         out.push('\n');
@@ -123,7 +127,7 @@ pub fn render(
 /// A finding as a miette diagnostic pointing into the template.
 struct FindingDiag {
     message: String,
-    src: NamedSource<String>,
+    src: BoundedSource,
     offset: usize,
     len: usize,
     severity: miette::Severity,
@@ -131,11 +135,11 @@ struct FindingDiag {
 }
 
 impl FindingDiag {
-    fn new(f: &Finding, file: &str, text: &str) -> Self {
-        let (offset, len) = span_at(text, f.line, f.column);
+    fn new(f: &Finding, src: &BoundedSource) -> Self {
+        let (offset, len) = span_at(src, f.line, f.column);
         FindingDiag {
-            message: f.message.clone(),
-            src: NamedSource::new(file, text.to_string()),
+            message: esc(&f.message).into_owned(),
+            src: src.clone(),
             offset,
             len,
             severity: if f.status == Status::Fail {
@@ -143,7 +147,7 @@ impl FindingDiag {
             } else {
                 miette::Severity::Warning
             },
-            help: format!("deadbolt explain {}", f.policy),
+            help: format!("deadbolt explain {}", esc(&f.policy)),
         }
     }
 }
@@ -179,23 +183,21 @@ impl Diagnostic for FindingDiag {
     }
 }
 
-/// Byte offset of a 1-based (line, column) and the length of the token there.
-fn span_at(text: &str, line: u32, col: u32) -> (usize, usize) {
-    let mut offset = 0;
-    for (i, l) in text.split_inclusive('\n').enumerate() {
-        if i + 1 == line as usize {
-            let byte_col = l
-                .char_indices()
-                .nth(col.saturating_sub(1) as usize)
-                .map_or(l.len(), |(b, _)| b);
-            let rest = &l[byte_col..];
-            let len = rest
-                .find([':', '\n', '\r', ','])
-                .unwrap_or(rest.len())
-                .max(1);
-            return (offset + byte_col, len.min(rest.len().max(1)));
-        }
-        offset += l.len();
+/// Byte offset of a 1-based (line, column) and the length of the token there
+/// (up to the next `:`, `,` or end of line, at most 80 bytes).
+fn span_at(src: &BoundedSource, line: u32, col: u32) -> (usize, usize) {
+    let text = src.text();
+    let offset = src.offset(line, col);
+    if offset >= text.len() {
+        return (text.len().saturating_sub(1), 0);
     }
-    (text.len().saturating_sub(1), 0)
+    let rest = &text[offset..];
+    let mut len = rest
+        .find([':', '\n', '\r', ','])
+        .unwrap_or(rest.len())
+        .clamp(1, 80);
+    while !rest.is_char_boundary(len.min(rest.len())) {
+        len += 1;
+    }
+    (offset, len.min(rest.len()))
 }

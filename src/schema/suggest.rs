@@ -26,6 +26,13 @@ where
     let wanted = name.to_ascii_lowercase();
     let mut best: Option<(&'a str, f64)> = None;
     for cand in candidates {
+        // The similarity is at most the ratio of the lengths (every extra
+        // character is an edit): skip candidates that cannot reach the floor,
+        // so a 200 KB unknown name costs a length check per candidate.
+        let (short, long) = (cand.len().min(name.len()), cand.len().max(name.len()));
+        if (short as f64) < threshold * long as f64 - 8.0 {
+            continue;
+        }
         let lower = cand.to_ascii_lowercase();
         if lower == wanted {
             return Some(cand);

@@ -35,12 +35,18 @@ const COMMENT_MARK: &str = "deadbolt:skip";
 /// Collects the skips of a template from resource `Metadata` and, when the source
 /// text is given (YAML), from comments.
 pub fn collect(tpl: &Template, source: Option<&str>) -> (Skips, Vec<LoadError>) {
+    let lines: Vec<&str> = source.map(|s| s.lines().collect()).unwrap_or_default();
+    collect_lines(tpl, &lines)
+}
+
+/// [`collect`] with the file's lines split once (a file may hold thousands of
+/// YAML documents, each a template).
+pub fn collect_lines(tpl: &Template, lines: &[&str]) -> (Skips, Vec<LoadError>) {
     let mut skips = Skips::new();
     let mut errors = Vec::new();
     if tpl.kind != TemplateKind::CloudFormation {
         return (skips, errors);
     }
-    let lines: Vec<&str> = source.map(|s| s.lines().collect()).unwrap_or_default();
     for r in &tpl.resources {
         let mut list = Vec::new();
         if let Some(meta) = &r.metadata {
@@ -49,7 +55,7 @@ pub fn collect(tpl: &Template, source: Option<&str>) -> (Skips, Vec<LoadError>) 
         if !lines.is_empty() {
             from_comments(
                 &tpl.path,
-                &lines,
+                lines,
                 r.pos.line as usize,
                 &mut list,
                 &mut errors,
