@@ -10,4 +10,8 @@
 //!
 //! Both report [`finding`]s in the shape of `aws inspector2 list-findings`.
 
+pub mod finding;
+pub mod network;
+pub mod ports;
+pub mod resolve;
 pub mod version;
