@@ -10,8 +10,10 @@
 //!
 //! Both report [`finding`]s in the shape of `aws inspector2 list-findings`.
 
+pub mod cvss;
 pub mod finding;
 pub mod network;
+pub mod packages;
 pub mod ports;
 pub mod resolve;
 pub mod version;
