@@ -181,3 +181,40 @@ fn every_instance_is_reported() {
         ]
     );
 }
+
+#[test]
+fn terraform_plan_through_the_same_model() {
+    let r = report("plan.json");
+    assert_eq!(
+        lines(&r, "aws_instance.web"),
+        ["TCP IPv4 22 open | aws_internet_gateway.main > aws_route_table.public > aws_vpc.main.default-network-acl > aws_security_group.ssh > aws_instance.web.network_interface[0] > aws_instance.web"]
+    );
+    // The private subnet has no association: the main table has local routes only.
+    assert!(lines(&r, "aws_instance.db").is_empty());
+    // subnet_id known after apply, resolved through the configuration's reference;
+    // the public address follows the subnet (associate_public_ip_address not configured).
+    assert_eq!(
+        lines(&r, "aws_instance.db_public"),
+        ["TCP IPv4 5432 open | aws_internet_gateway.main > aws_route_table.public > aws_vpc.main.default-network-acl > aws_security_group.db > aws_instance.db_public.network_interface[0] > aws_instance.db_public"]
+    );
+    let e = &r.instance("aws_instance.db_public").unwrap().exposures[0];
+    assert_eq!(e.services(), ["PostgreSQL"]);
+    let mut f = e.finding(&r.file);
+    f["findingArn"] = "ARN".into();
+    insta::assert_json_snapshot!("network_finding_postgres", f);
+}
+
+#[test]
+fn default_vpc_instance_is_reachable_with_an_assumption() {
+    let tpls = load_source(
+        "t.yaml",
+        "Resources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: ssh\n      SecurityGroupIngress: [{IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 0.0.0.0/0}]\n  Box:\n    Type: AWS::EC2::Instance\n    Properties: {ImageId: ami-1, SecurityGroups: [!Ref Sg]}\n",
+    )
+    .unwrap();
+    let r = analyze_default(&tpls[0]);
+    assert_eq!(
+        lines(&r, "Box"),
+        ["TCP IPv4 22 open | default-vpc.internet-gateway > default-vpc.main-route-table > default-vpc.default-network-acl > Sg > Box.NetworkInterfaces[0] > Box"]
+    );
+    assert!(r.instance("Box").unwrap().exposures[0].assumptions[0].contains("default VPC"));
+}

@@ -1231,7 +1231,7 @@ impl<'a> Ctx<'a> {
                         path.push(self.acl_step(&acl));
                         path.push(self.group_step(&groups[k]));
                         path.push(Step::new(eni.id.clone(), "AWS::EC2::NetworkInterface"));
-                        path.push(Step::new(r.id.clone(), r.rtype.clone()));
+                        path.push(Step::new(r.id.clone(), "AWS::EC2::Instance"));
                         out.push(Exposure {
                             instance: r.id.clone(),
                             resource_index: inst.res,

@@ -263,7 +263,7 @@ impl<'a> Ctx<'a> {
                         path.extend(tg_step.clone());
                         path.push(self.group_step(&groups[k_o.min(groups.len() - 1)]));
                         path.push(Step::new(eni.id.clone(), "AWS::EC2::NetworkInterface"));
-                        path.push(Step::new(inst_r.id.clone(), inst_r.rtype.clone()));
+                        path.push(Step::new(inst_r.id.clone(), "AWS::EC2::Instance"));
                         out.push(Exposure {
                             instance: inst_r.id.clone(),
                             resource_index: inst.res,
