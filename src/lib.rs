@@ -13,6 +13,7 @@ pub mod doc;
 pub mod dsl;
 pub mod eval;
 pub mod harness;
+pub mod inspector;
 pub mod kms;
 pub mod load;
 pub mod report;
