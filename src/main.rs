@@ -7,12 +7,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use cli::check::{CheckArgs, ExplainArgs};
+use cli::check::{CheckArgs, ExplainArgs, ListArgs};
 use cli::diff::DiffArgs;
 use cli::kms::KmsArgs;
 use cli::scan::ScanArgs;
 use cli::test::TestArgs;
-use cli::{PolicyArgs, EXIT_ERROR};
+use cli::EXIT_ERROR;
 
 #[derive(Parser)]
 #[command(
@@ -42,7 +42,7 @@ enum Command {
     /// Print a policy's documentation.
     Explain(ExplainArgs),
     /// List the policies (id, severity, title).
-    List(PolicyArgs),
+    List(ListArgs),
     /// Run policy unit tests and snapshots (`tests/*.yaml`, `*.test.yaml`).
     Test(TestArgs),
     /// Show what a policy change does to the results over a corpus.

@@ -30,7 +30,10 @@ pub fn load_policies(paths: &[PathBuf]) -> Result<Checked, String> {
 pub struct ScanOutcome {
     pub findings: Vec<Finding>,
     pub load_errors: Vec<LoadError>,
+    /// Documents scanned: CloudFormation templates and Terraform plans.
     pub templates: usize,
+    /// How many of `templates` are Terraform plans.
+    pub plans: usize,
     pub resources: usize,
     pub skipped: usize,
     /// Expired waivers that matched a result (which is reported again).
@@ -106,6 +109,7 @@ pub fn scan_with(
         outcome.findings.extend(p.findings);
         outcome.load_errors.extend(p.load_errors);
         outcome.templates += p.templates;
+        outcome.plans += p.plans;
         outcome.resources += p.resources;
     }
     outcome
@@ -207,6 +211,10 @@ fn evaluate_inline(
         findings,
         load_errors,
         templates: templates.len(),
+        plans: templates
+            .iter()
+            .filter(|t| t.kind == crate::doc::TemplateKind::TerraformPlan)
+            .count(),
         resources: templates.iter().map(|t| t.resources.len()).sum(),
         skipped: 0,
         expired_waivers: Vec::new(),

@@ -576,3 +576,27 @@ policy pab {
         ]
     );
 }
+
+// ---- smaller things ----
+
+#[test]
+fn errors_in_block_sequences_point_at_the_offending_character() {
+    let err = |src: &str| {
+        let (_, e) =
+            deadbolt::load::load_source_all("t.yaml", src, &deadbolt::load::LoadOptions::default());
+        assert_eq!(e.len(), 1, "{e:?}");
+        let p = e[0].pos.expect("a position");
+        (p.line, p.col)
+    };
+    // The second ':' of `- a: b: c`.
+    assert_eq!(err("Resources:\n  L:\n    - a: b: c\n"), (3, 11));
+    // The `@` that cannot start a token.
+    assert_eq!(err("Resources:\n  L:\n    - a\n    - @b\n"), (4, 7));
+    // A list where a map was expected: the `-` that starts it.
+    assert_eq!(
+        err("AWSTemplateFormatVersion: x\nResources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties:\n      - x\n"),
+        (6, 7)
+    );
+    // An item at the wrong indentation: its `-`... and a key where a `-` was expected.
+    assert_eq!(err("Resources:\n  L:\n    - a\n    b: 1\n"), (4, 5));
+}

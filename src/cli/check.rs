@@ -9,10 +9,33 @@ use deadbolt::dsl::Level;
 use super::{compile_policies, plural, PolicyArgs, EXIT_ERROR};
 
 #[derive(Args)]
+#[command(
+    after_help = "Examples:\n  deadbolt check                      # the built-in catalogue\n  deadbolt check my-policies/\n  deadbolt check -p team.policy -p shared/"
+)]
 pub struct CheckArgs {
-    /// Policy files or directories. Default: the built-in catalogue.
+    /// Policy files or directories (as with --policies). Default: the built-in catalogue.
     #[arg(value_name = "POLICIES")]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  deadbolt list\n  deadbolt list --format json | jq '.[] | select(.severity == \"critical\") | .id'"
+)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+    /// Output format: a table, or JSON (id, title, severity, types, controls, file, line).
+    #[arg(long, short = 'f', value_enum, default_value = "human")]
+    pub format: ListFormat,
 }
 
 #[derive(Args)]
@@ -24,7 +47,9 @@ pub struct ExplainArgs {
 }
 
 pub fn run_check(a: CheckArgs) -> u8 {
-    let Some(c) = compile_policies(&a.paths) else {
+    let mut paths = a.paths.clone();
+    paths.extend(a.policies.policies.iter().cloned());
+    let Some(c) = compile_policies(&paths) else {
         return EXIT_ERROR;
     };
     let errors = c
@@ -96,13 +121,41 @@ pub fn run_explain(a: ExplainArgs) -> u8 {
     0
 }
 
-pub fn run_list(a: PolicyArgs) -> u8 {
-    let Some(c) = compile_policies(&a.policies) else {
+pub fn run_list(a: ListArgs) -> u8 {
+    let Some(c) = compile_policies(&a.policies.policies) else {
         return EXIT_ERROR;
     };
-    let width = c.policies.iter().map(|p| p.id.len()).max().unwrap_or(0);
-    for p in &c.policies {
-        println!("{:<width$}  {:<8}  {}", p.id, p.severity.as_str(), p.title);
+    match a.format {
+        ListFormat::Human => {
+            let width = c.policies.iter().map(|p| p.id.len()).max().unwrap_or(0);
+            for p in &c.policies {
+                println!("{:<width$}  {:<8}  {}", p.id, p.severity.as_str(), p.title);
+            }
+        }
+        ListFormat::Json => {
+            let list: Vec<serde_json::Value> = c
+                .policies
+                .iter()
+                .map(|p| {
+                    let mut types: Vec<&str> = p
+                        .blocks
+                        .iter()
+                        .flat_map(|b| b.types.iter().map(String::as_str))
+                        .collect();
+                    let mut seen = std::collections::HashSet::new();
+                    types.retain(|t| seen.insert(*t));
+                    serde_json::json!({
+                        "id": p.id, "title": p.title, "severity": p.severity,
+                        "types": types, "controls": p.controls, "tags": p.tags,
+                        "file": p.file, "line": p.line,
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&list).unwrap_or_default()
+            );
+        }
     }
     if c.has_errors() {
         EXIT_ERROR

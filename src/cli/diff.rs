@@ -16,6 +16,10 @@ pub enum DiffFormat {
 }
 
 #[derive(Args)]
+#[command(after_help = "Examples:
+  deadbolt diff --old-rev main infra/                 # the catalogue now vs at main, over infra/
+  deadbolt diff --old-rev HEAD~1 --new my-policies/ corpus/
+  deadbolt diff --old before/ --new after/ corpus/ --format json --fail-on-change")]
 pub struct DiffArgs {
     /// Corpus: files or directories to scan (recursively).
     #[arg(value_name = "PATH", default_value = ".")]

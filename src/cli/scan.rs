@@ -28,6 +28,16 @@ pub enum Format {
 }
 
 #[derive(Args)]
+#[command(after_help = "Examples:
+  deadbolt scan fixtures/examples                    # the built-in catalogue, human output
+  deadbolt scan infra/ plan.json --fail-on high      # CI gate: exit 1 only for high/critical
+  deadbolt scan infra/ --format json -o results.json
+  deadbolt scan infra/ --sarif deadbolt.sarif --junit deadbolt.xml --format github
+  terraform show -json plan.out | deadbolt scan -    # a plan on standard input
+  deadbolt scan infra/ --param Environment=prod --policies my-policies/
+  deadbolt scan infra/ --waivers waivers.yaml --baseline baseline.json
+
+Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 usage error, unreadable input, nothing to scan, or an invalid policy.")]
 pub struct ScanArgs {
     /// Files or directories to scan (recursively); `-` reads standard input.
     #[arg(value_name = "PATH", default_value = ".")]
@@ -146,6 +156,7 @@ pub fn run_scan(a: ScanArgs) -> u8 {
             Some(text.clone())
         });
         outcome.templates += more.templates;
+        outcome.plans += more.plans;
         outcome.resources += more.resources;
         outcome.findings.extend(more.findings);
         outcome.load_errors.extend(more.load_errors);
@@ -331,12 +342,7 @@ fn render(
         Format::Junit => report::junit::render(findings, &checked.policies, errors),
         Format::Github => report::github::render(findings, errors),
         Format::Human => {
-            let stats = format!(
-                "{} resources in {} templates, {} policies",
-                outcome.resources,
-                outcome.templates,
-                checked.policies.len()
-            );
+            let stats = stats_line(outcome, checked.policies.len());
             let opts = HumanOptions {
                 color,
                 show_passes: a.show_passes,
@@ -351,6 +357,26 @@ fn render(
             report::human::render(findings, errors, &stats, &opts, &source)
         }
     }
+}
+
+/// "29 resources in 2 templates and 1 plan, 25 policies".
+fn stats_line(o: &ScanOutcome, policies: usize) -> String {
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let cfn = o.templates - o.plans;
+    let mut inputs = Vec::new();
+    if cfn > 0 || o.plans == 0 {
+        inputs.push(count(cfn, "template", "templates"));
+    }
+    if o.plans > 0 {
+        inputs.push(count(o.plans, "plan", "plans"));
+    }
+    format!(
+        "{} in {}, {}",
+        count(o.resources, "resource", "resources"),
+        inputs.join(" and "),
+        count(policies, "policy", "policies")
+    )
 }
 
 fn write_file(path: &Path, text: &str) -> bool {

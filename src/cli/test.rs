@@ -17,6 +17,11 @@ pub enum TestFormat {
 }
 
 #[derive(Args)]
+#[command(after_help = "Examples:
+  deadbolt test policies/ --coverage                  # every tests/*.yaml under policies/
+  deadbolt test my-rules/tests/s3.yaml                # one file; the policies beside it
+  deadbolt test my-rules/ --update                    # write new snapshots, rewrite changed ones
+  deadbolt test policies/ --require-coverage --format junit -o tests.xml")]
 pub struct TestArgs {
     /// Test files, or directories holding `tests/*.yaml` and `*.test.yaml` (and the
     /// `*.policy` files they test). Default: the current directory.

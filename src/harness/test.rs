@@ -109,9 +109,38 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
             policies.insert(p.clone());
         } else {
             tests.insert(p.clone());
+            // A test file named on its own tests the policies beside it: in its
+            // directory, or in the one above a `tests/` directory.
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            policies_in(dir, &mut policies);
+            if dir.file_name().is_some_and(|d| d == "tests") {
+                if let Some(up) = dir.parent() {
+                    policies_in(
+                        if up.as_os_str().is_empty() {
+                            Path::new(".")
+                        } else {
+                            up
+                        },
+                        &mut policies,
+                    );
+                }
+            }
         }
     }
     (tests.into_iter().collect(), policies.into_iter().collect())
+}
+
+/// The `*.policy` files directly in `dir`.
+fn policies_in(dir: &Path, policies: &mut BTreeSet<PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_file() && p.extension().is_some_and(|x| x == "policy") {
+            policies.insert(p);
+        }
+    }
 }
 
 fn walk(dir: &Path, tests: &mut BTreeSet<PathBuf>, policies: &mut BTreeSet<PathBuf>) {

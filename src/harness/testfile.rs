@@ -167,8 +167,12 @@ impl Parser<'_> {
         if self.known.contains(&id) {
             return Ok(());
         }
-        let hint = did_you_mean(id, self.known.iter().copied())
-            .map_or(String::new(), |s| format!("; did you mean `{s}`?"));
+        let hint = did_you_mean(id, self.known.iter().copied()).map_or_else(
+            || {
+                "; the policies beside the test file (its directory, or the one above a `tests/` directory) are loaded, else the built-in catalogue: pass `--policies DIR` if they are elsewhere".to_string()
+            },
+            |s| format!("; did you mean `{s}`?"),
+        );
         Err(self.err(pos, format!("no policy `{id}` is loaded{hint}")))
     }
 
