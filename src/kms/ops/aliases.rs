@@ -8,12 +8,18 @@ use crate::kms::input::{check_len, Input};
 use crate::kms::store::View;
 use crate::kms::{Caller, Kms};
 
+/// AWS's answer to an alias name without the `alias/` prefix.
+fn no_alias_prefix() -> KmsError {
+    KmsError::validation(
+        "Alias must start with the prefix \"alias/\". Please see \
+         https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
+    )
+}
+
 pub(super) fn validate_alias_name(name: &str) -> Result<(), KmsError> {
     check_len("AliasName", name.chars().count(), 1, 256, Some(name))?;
     let Some(rest) = name.strip_prefix("alias/") else {
-        return Err(KmsError::validation(
-            "Invalid identifier: an alias name begins with alias/",
-        ));
+        return Err(no_alias_prefix());
     };
     if rest.is_empty() {
         return Err(KmsError::new(
@@ -63,10 +69,11 @@ impl Kms {
         self.write(|tx| {
             let cfg = tx.config().clone();
             account_level(&cfg, caller, "CreateAlias")?;
-            if tx.aliases().contains_key(name) {
+            let region = region_of(&cfg, caller).to_string();
+            if tx.aliases(&region)?.contains_key(name) {
                 return Err(KmsError::already_exists(format!(
                     "An alias with the name {} already exists",
-                    alias_arn(&cfg, name)
+                    alias_arn(&region, &cfg.account, name)
                 )));
             }
             let id = resolve(tx, caller, target, false, tx.now)?;
@@ -75,7 +82,7 @@ impl Kms {
             not_pending_deletion(&cfg, rec)?;
             customer_managed(&cfg, rec, "CreateAlias")?;
             let now = tx.now;
-            tx.aliases_mut().insert(
+            tx.aliases_mut(&region)?.insert(
                 name.to_string(),
                 crate::kms::model::AliasRecord {
                     target: id,
@@ -109,10 +116,11 @@ impl Kms {
         self.write(|tx| {
             let cfg = tx.config().clone();
             account_level(&cfg, caller, "UpdateAlias")?;
-            let Some(old) = tx.aliases().get(name).map(|a| a.target.clone()) else {
+            let region = region_of(&cfg, caller).to_string();
+            let Some(old) = tx.aliases(&region)?.get(name).map(|a| a.target.clone()) else {
                 return Err(KmsError::not_found(format!(
                     "Alias {} is not found.",
-                    alias_arn(&cfg, name)
+                    alias_arn(&region, &cfg.account, name)
                 )));
             };
             let id = resolve(tx, caller, target, false, tx.now)?;
@@ -124,7 +132,7 @@ impl Kms {
             not_pending_deletion(&cfg, rec)?;
             customer_managed(&cfg, rec, "UpdateAlias")?;
             let now = tx.now;
-            let a = tx.aliases_mut().get_mut(name).expect("present");
+            let a = tx.aliases_mut(&region)?.get_mut(name).expect("present");
             a.target = id;
             a.updated = now;
             Ok(json!({}))
@@ -138,9 +146,7 @@ impl Kms {
     ) -> Result<Value, KmsError> {
         let name = inp.str("AliasName")?;
         if !name.starts_with("alias/") {
-            return Err(KmsError::validation(
-                "Invalid identifier: an alias name begins with alias/",
-            ));
+            return Err(no_alias_prefix());
         }
         if name.starts_with("alias/aws/") {
             return Err(KmsError::new(
@@ -151,16 +157,17 @@ impl Kms {
         self.write(|tx| {
             let cfg = tx.config().clone();
             account_level(&cfg, caller, "DeleteAlias")?;
-            let Some(target) = tx.aliases().get(name).map(|a| a.target.clone()) else {
+            let region = region_of(&cfg, caller).to_string();
+            let Some(target) = tx.aliases(&region)?.get(name).map(|a| a.target.clone()) else {
                 return Err(KmsError::not_found(format!(
                     "Alias {} is not found.",
-                    alias_arn(&cfg, name)
+                    alias_arn(&region, &cfg.account, name)
                 )));
             };
             if let Some(rec) = tx.key(&target) {
                 authorize(&cfg, rec, caller, "DeleteAlias", None, &[])?;
             }
-            tx.aliases_mut().remove(name);
+            tx.aliases_mut(&region)?.remove(name);
             Ok(json!({}))
         })
     }
@@ -178,17 +185,20 @@ impl Kms {
             Some(r) => Some(resolve(st.as_ref(), caller, r, false, self.now())?),
         };
         let now = self.now();
+        let region = region_of(&st.config, caller);
+        let live =
+            |id: &str| st.key(id).is_some_and(|k| !k.is_deleted(now)) || st.damage(id).is_some();
         let items = st
-            .aliases
+            .aliases(region)?
             .iter()
-            .filter(|(_, a)| st.key(&a.target).is_some_and(|k| !k.is_deleted(now)))
+            .filter(|(_, a)| live(&a.target))
             .filter(|(_, a)| filter.as_ref().is_none_or(|f| &a.target == f))
             .map(|(n, a)| {
                 (
                     n.clone(),
                     json!({
                         "AliasName": n,
-                        "AliasArn": alias_arn(&st.config, n),
+                        "AliasArn": alias_arn(region, &st.config.account, n),
                         "TargetKeyId": a.target,
                         "CreationDate": a.created,
                         "LastUpdatedDate": a.updated,

@@ -100,7 +100,7 @@ pub(super) fn authorize(
         d => Err(access_denied(
             caller,
             action,
-            &key_arn(cfg, &rec.key_id),
+            &rec_arn(cfg, rec),
             d == Decision::Deny,
         )),
     }
@@ -114,7 +114,7 @@ pub(super) fn decide(
     ctx: Option<&EncryptionContext>,
     extra: &[(&str, Vec<String>)],
 ) -> Result<Decision, KmsError> {
-    let arn = key_arn(cfg, &rec.key_id);
+    let arn = rec_arn(cfg, rec);
     let conds = conditions(caller, rec, ctx, extra);
     let full = format!("kms:{action}");
     let req = Request {
@@ -145,7 +145,7 @@ pub(super) fn same_account_only(
     if caller.account != cfg.account {
         return Err(KmsError::not_found(format!(
             "Key '{}' does not exist",
-            key_arn(cfg, &rec.key_id)
+            rec_arn(cfg, rec)
         )));
     }
     Ok(())
@@ -163,7 +163,7 @@ pub(super) fn account_level(cfg: &StoreConfig, caller: &Caller, op: &str) -> Res
 
 /// Cryptographic operations need an `Enabled` key.
 pub(super) fn usable(cfg: &StoreConfig, rec: &KeyRecord) -> Result<(), KmsError> {
-    let arn = key_arn(cfg, &rec.key_id);
+    let arn = rec_arn(cfg, rec);
     match rec.state {
         KeyState::Enabled => Ok(()),
         KeyState::Disabled => Err(KmsError::disabled(format!("{arn} is disabled."))),
@@ -177,7 +177,7 @@ pub(super) fn not_pending_deletion(cfg: &StoreConfig, rec: &KeyRecord) -> Result
     if rec.state == KeyState::PendingDeletion {
         return Err(KmsError::invalid_state(format!(
             "{} is pending deletion.",
-            key_arn(cfg, &rec.key_id)
+            rec_arn(cfg, rec)
         )));
     }
     Ok(())
@@ -191,7 +191,7 @@ pub(super) fn customer_managed(
     if rec.manager == KeyManager::Aws {
         return Err(KmsError::unsupported(format!(
             "{op} is not supported on AWS managed key {}",
-            key_arn(cfg, &rec.key_id)
+            rec_arn(cfg, rec)
         )));
     }
     Ok(())
@@ -205,7 +205,7 @@ pub(super) fn lockout_check(
 ) -> Result<(), KmsError> {
     let policy = rec.policy()?;
     let conds = conditions(caller, rec, None, &[]);
-    let arn = key_arn(cfg, &rec.key_id);
+    let arn = rec_arn(cfg, rec);
     let req = Request {
         principal: &caller.principal,
         account: &caller.account,

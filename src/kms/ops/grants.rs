@@ -7,7 +7,7 @@ use super::*;
 use crate::kms::crypto::{self, EncryptionContext};
 use crate::kms::error::KmsError;
 use crate::kms::input::{check_len, context_from_map, Input};
-use crate::kms::model::{GrantConstraints, GrantRecord, StoreConfig};
+use crate::kms::model::{GrantConstraints, GrantRecord, KeyRecord, StoreConfig};
 use crate::kms::policy::{Decision, Request};
 use crate::kms::store::View;
 use crate::kms::{Caller, Kms};
@@ -139,9 +139,7 @@ impl Kms {
                 )));
             }
         }
-        if inp.opt_bool("DryRun")? == Some(true) {
-            return Err(KmsError::unsupported("DryRun is not supported"));
-        }
+        let dry = is_dry_run(inp)?;
         self.write(|tx| {
             check_grant_tokens(inp, tx)?;
             let id = resolve(tx, caller, key_ref, false, tx.now)?;
@@ -173,7 +171,7 @@ impl Kms {
                     .clone()
                     .or(c.encryption_context_subset.clone())
             });
-            let arn = key_arn(&cfg, &id);
+            let arn = rec_arn(&cfg, rec);
             let conds = conditions(caller, rec, conds_ctx.as_ref(), &extra);
             let full = "kms:CreateGrant";
             let req = Request {
@@ -209,6 +207,9 @@ impl Kms {
                 }
             }
             usable(&cfg, rec)?;
+            if dry {
+                return Err(dry_run());
+            }
             if let Some(n) = &name {
                 if let Some(g) = rec.grants.iter().find(|g| {
                     g.name.as_deref() == Some(n.as_str())
@@ -243,9 +244,9 @@ impl Kms {
         })
     }
 
-    pub(super) fn grant_json(cfg: &StoreConfig, key_id: &str, g: &GrantRecord) -> Value {
+    pub(super) fn grant_json(cfg: &StoreConfig, rec: &KeyRecord, g: &GrantRecord) -> Value {
         let mut v = json!({
-            "KeyId": key_arn(cfg, key_id),
+            "KeyId": rec_arn(cfg, rec),
             "GrantId": g.grant_id,
             "CreationDate": g.created,
             "GranteePrincipal": g.grantee,
@@ -281,7 +282,7 @@ impl Kms {
             .iter()
             .filter(|g| gid.is_none_or(|x| x == g.grant_id))
             .filter(|g| grantee.is_none_or(|x| x == g.grantee))
-            .map(|g| (g.grant_id.clone(), Kms::grant_json(&st.config, &id, g)))
+            .map(|g| (g.grant_id.clone(), Kms::grant_json(&st.config, rec, g)))
             .collect();
         items.sort_by(|a, b| a.0.cmp(&b.0));
         let (page, next) = paginate(inp, items, limit)?;
@@ -300,13 +301,18 @@ impl Kms {
         let st = self.snapshot()?;
         account_level(&st.config, caller, "ListRetirableGrants")?;
         let now = self.now();
+        let region = region_of(&st.config, caller);
         let mut items: Vec<(String, Value)> = Vec::new();
-        for k in st.keys.values().filter(|k| !k.is_deleted(now)) {
+        for k in st
+            .keys
+            .values()
+            .filter(|k| !k.is_deleted(now) && k.region == region)
+        {
             for g in &k.grants {
                 if g.retiring.as_deref() == Some(retiring) {
                     items.push((
                         format!("{}/{}", k.key_id, g.grant_id),
-                        Kms::grant_json(&st.config, &k.key_id, g),
+                        Kms::grant_json(&st.config, k, g),
                     ));
                 }
             }
@@ -337,6 +343,7 @@ impl Kms {
                 ));
             }
         }
+        let dry = is_dry_run(inp)?;
         self.write(|tx| {
             let (id, grant_id) = match (token, key_ref, gid) {
                 (Some(t), _, _) => {
@@ -375,19 +382,30 @@ impl Kms {
             let Some(g) = rec.grants.iter().find(|g| g.grant_id == grant_id) else {
                 return Err(KmsError::not_found(format!("Grant ID {grant_id} not found")));
             };
-            let may = g.retiring.as_deref().is_some_and(|r| principal_is(r, caller))
-                || (principal_is(&g.grantee, caller) && g.operations.iter().any(|o| o == "RetireGrant"))
-                || caller.principal == g.issuing_account;
-            let arn = key_arn(&cfg, &id);
-            if decide(&cfg, rec, caller, "RetireGrant", None, &[])? == Decision::Deny {
+            let arn = rec_arn(&cfg, rec);
+            // Who may retire a grant (AWS's rules): its retiring principal, its
+            // grantee when the grant includes RetireGrant, and principals of the
+            // key's account whom the key policy allows kms:RetireGrant — in AWS
+            // through their IAM policies; there is no IAM here, so a key policy
+            // that delegates to the account (the default one) counts as such.
+            let decision = decide(&cfg, rec, caller, "RetireGrant", None, &[])?;
+            if decision == Decision::Deny {
                 return Err(access_denied(caller, "RetireGrant", &arn, true));
             }
+            let may = g.retiring.as_deref().is_some_and(|r| principal_is(r, caller))
+                || (principal_is(&g.grantee, caller)
+                    && g.operations.iter().any(|o| o == "RetireGrant"))
+                || (caller.account == cfg.account && decision == Decision::Allow);
             if !may {
                 return Err(KmsError::access_denied(format!(
                     "User: {} is not authorized to perform: kms:RetireGrant on resource: {arn}: only the \
-                     grant's retiring principal, its grantee (with RetireGrant), or the issuing account may retire it",
+                     grant's retiring principal, its grantee (with RetireGrant), or a principal of the key's \
+                     account allowed kms:RetireGrant may retire it",
                     caller.principal
                 )));
+            }
+            if dry {
+                return Err(dry_run());
             }
             tx.key_mut(&id)
                 .expect("present")
@@ -410,6 +428,7 @@ impl Kms {
                 format!("Invalid grant ID {gid:?}"),
             ));
         }
+        let dry = is_dry_run(inp)?;
         self.write(|tx| {
             let id = resolve(tx, caller, key_ref, false, tx.now)?;
             let cfg = tx.config().clone();
@@ -417,6 +436,9 @@ impl Kms {
             authorize(&cfg, rec, caller, "RevokeGrant", None, &[])?;
             if !rec.grants.iter().any(|g| g.grant_id == gid) {
                 return Err(KmsError::not_found(format!("Grant ID {gid} not found")));
+            }
+            if dry {
+                return Err(dry_run());
             }
             tx.key_mut(&id)
                 .expect("resolved")

@@ -60,12 +60,12 @@ impl Kms {
             .find(|(s, _)| *s == svc)
             .map(|(_, v)| *v)
             .unwrap_or("");
-        let _ = caller;
         self.write(|tx| {
-            if tx.aliases().contains_key(&alias) {
+            let cfg = tx.config().clone();
+            let region = aws_managed_region(&cfg, caller, key_ref);
+            if tx.aliases(&region)?.contains_key(&alias) {
                 return Ok(());
             }
-            let cfg = tx.config().clone();
             let policy = json!({
                 "Version": "2012-10-17",
                 "Id": format!("auto-{svc}"),
@@ -74,7 +74,7 @@ impl Kms {
                      "Effect": "Allow", "Principal": {"AWS": "*"},
                      "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"],
                      "Resource": "*",
-                     "Condition": {"StringEquals": {"kms:CallerAccount": cfg.account, "kms:ViaService": format!("{via}.{}.amazonaws.com", cfg.region)}}},
+                     "Condition": {"StringEquals": {"kms:CallerAccount": cfg.account, "kms:ViaService": format!("{via}.{region}.amazonaws.com")}}},
                     {"Sid": "Allow direct access to key metadata to the account",
                      "Effect": "Allow", "Principal": {"AWS": root_arn(&cfg.account)},
                      "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"],
@@ -83,6 +83,7 @@ impl Kms {
             });
             let rec = self.new_key_record(
                 tx.now,
+                &region,
                 format!("Default key that protects my {svc} data when no other key is defined"),
                 serde_json::to_string_pretty(&policy).expect("json"),
                 KeyManager::Aws,
@@ -94,7 +95,7 @@ impl Kms {
             rec.next_rotation = Some(round_ms(tx.now + DEFAULT_ROTATION_DAYS as f64 * DAY));
             tx.put_key(rec);
             let now = tx.now;
-            tx.aliases_mut().insert(
+            tx.aliases_mut(&region)?.insert(
                 alias.clone(),
                 crate::kms::model::AliasRecord {
                     target: id,
@@ -109,6 +110,7 @@ impl Kms {
     pub(super) fn new_key_record(
         &self,
         now: f64,
+        region: &str,
         description: String,
         policy: String,
         manager: KeyManager,
@@ -120,6 +122,7 @@ impl Kms {
         Ok(KeyRecord {
             format: crate::kms::store::STORE_FORMAT,
             key_id: id,
+            region: region.to_string(),
             created: now,
             description,
             state: KeyState::Enabled,
@@ -159,11 +162,11 @@ impl Kms {
 
     // ----- keys -----
 
-    pub(crate) fn key_metadata(cfg: &StoreConfig, k: &KeyRecord) -> Value {
+    pub(crate) fn key_metadata(&self, cfg: &StoreConfig, k: &KeyRecord) -> Value {
         let mut m = json!({
             "AWSAccountId": cfg.account,
             "KeyId": k.key_id,
-            "Arn": key_arn(cfg, &k.key_id),
+            "Arn": rec_arn(cfg, k),
             "CreationDate": k.created,
             "Enabled": k.state == KeyState::Enabled,
             "Description": k.description,
@@ -175,11 +178,12 @@ impl Kms {
             "KeySpec": k.spec,
             "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"],
             "MultiRegion": false,
+            "CurrentKeyMaterialId": self.store().material_id(&k.key_id, k.current_version()),
         });
         if let Some(d) = k.deletion_date {
             m["DeletionDate"] = json!(d);
         }
-        Value::Object(m.as_object().cloned().unwrap_or_default())
+        m
     }
 
     pub(super) fn op_create_key(
@@ -195,48 +199,8 @@ impl Kms {
             .opt_str("KeySpec")?
             .or(inp.opt_str("CustomerMasterKeySpec")?)
             .unwrap_or("SYMMETRIC_DEFAULT");
-        const SPECS: &[&str] = &[
-            "RSA_2048",
-            "RSA_3072",
-            "RSA_4096",
-            "ECC_NIST_P256",
-            "ECC_NIST_P384",
-            "ECC_NIST_P521",
-            "ECC_SECG_P256K1",
-            "HMAC_224",
-            "HMAC_256",
-            "HMAC_384",
-            "HMAC_512",
-            "SM2",
-            "ML_DSA_44",
-            "ML_DSA_65",
-            "ML_DSA_87",
-            "ECC_NIST_EDWARDS25519",
-        ];
-        if spec != "SYMMETRIC_DEFAULT" {
-            if SPECS.contains(&spec) {
-                return Err(KmsError::unsupported(format!(
-                    "KeySpec {spec} is not supported: this KMS makes SYMMETRIC_DEFAULT keys only"
-                )));
-            }
-            return Err(KmsError::validation(format!(
-                "1 validation error detected: Value '{spec}' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set"
-            )));
-        }
-        match inp.opt_str("KeyUsage")? {
-            None | Some("ENCRYPT_DECRYPT") => {}
-            Some(u @ ("SIGN_VERIFY" | "GENERATE_VERIFY_MAC" | "KEY_AGREEMENT")) => {
-                return Err(KmsError::validation(format!(
-                    "KeyUsage {u} is not compatible with KeySpec SYMMETRIC_DEFAULT"
-                )))
-            }
-            Some(u) => {
-                return Err(KmsError::validation(format!(
-                    "1 validation error detected: Value '{u}' at 'keyUsage' failed to satisfy constraint: \
-                     Member must satisfy enum value set: [ENCRYPT_DECRYPT, SIGN_VERIFY, GENERATE_VERIFY_MAC, KEY_AGREEMENT]"
-                )))
-            }
-        }
+        let usage = inp.opt_str("KeyUsage")?;
+        check_key_spec_and_usage(spec, usage)?;
         match inp.opt_str("Origin")? {
             None | Some("AWS_KMS") => {}
             Some(o @ ("EXTERNAL" | "AWS_CLOUDHSM" | "EXTERNAL_KEY_STORE")) => {
@@ -258,7 +222,7 @@ impl Kms {
         }
         let tags = parse_tags(inp)?;
         if tags.len() > MAX_TAGS {
-            return Err(KmsError::tag(format!("a key has at most {MAX_TAGS} tags")));
+            return Err(KmsError::tag("Too many tags"));
         }
         let bypass = inp
             .opt_bool("BypassPolicyLockoutSafetyCheck")?
@@ -274,14 +238,16 @@ impl Kms {
             None => policy::default_policy(&cfg.account),
         };
         let now = self.now();
-        let mut rec = self.new_key_record(now, description, policy_doc, KeyManager::Customer)?;
+        let region = region_of(&cfg, caller).to_string();
+        let mut rec =
+            self.new_key_record(now, &region, description, policy_doc, KeyManager::Customer)?;
         rec.policy()
             .map_err(|e| KmsError::malformed_policy(e.message.clone()))?;
         if !bypass {
             lockout_check(&cfg, &rec, caller)?;
         }
         rec.tags = tags.into_iter().collect();
-        let meta = Kms::key_metadata(&cfg, &rec);
+        let meta = self.key_metadata(&cfg, &rec);
         self.write(|tx| {
             tx.put_key(rec);
             Ok(())
@@ -309,7 +275,7 @@ impl Kms {
         };
         let rec = st.key(&id).expect("resolved");
         authorize(&st.config, rec, caller, "DescribeKey", None, &[])?;
-        Ok(json!({ "KeyMetadata": Kms::key_metadata(&st.config, rec) }))
+        Ok(json!({ "KeyMetadata": self.key_metadata(&st.config, rec) }))
     }
 
     pub(super) fn op_list_keys(&self, caller: &Caller, inp: &Input<'_>) -> Result<Value, KmsError> {
@@ -317,14 +283,17 @@ impl Kms {
         let st = self.snapshot()?;
         account_level(&st.config, caller, "ListKeys")?;
         let now = self.now();
+        let region = region_of(&st.config, caller);
+        // Keys with a damaged record are left out (their region is unknown);
+        // the keystore's log names them.
         let items: Vec<(String, Value)> = st
             .keys
             .values()
-            .filter(|k| !k.is_deleted(now))
+            .filter(|k| !k.is_deleted(now) && k.region == region)
             .map(|k| {
                 (
                     k.key_id.clone(),
-                    json!({"KeyId": k.key_id, "KeyArn": key_arn(&st.config, &k.key_id)}),
+                    json!({"KeyId": k.key_id, "KeyArn": rec_arn(&st.config, k)}),
                 )
             })
             .collect();
@@ -375,7 +344,7 @@ impl Kms {
             if rec.manager == KeyManager::Aws {
                 return Err(KmsError::invalid_state(format!(
                     "{} is an AWS managed key: it cannot be enabled or disabled",
-                    key_arn(&cfg, &id)
+                    rec_arn(&cfg, rec)
                 )));
             }
             let want = if enable {
@@ -419,7 +388,7 @@ impl Kms {
             if rec.manager == KeyManager::Aws {
                 return Err(KmsError::invalid_state(format!(
                     "{} is an AWS managed key: it cannot be scheduled for deletion",
-                    key_arn(&cfg, &id)
+                    rec_arn(&cfg, rec)
                 )));
             }
             let date = round_ms(tx.now + days as f64 * DAY);
@@ -428,7 +397,7 @@ impl Kms {
             rec.deletion_date = Some(date);
             rec.pending_window_days = Some(days as u32);
             Ok(json!({
-                "KeyId": key_arn(&cfg, &id),
+                "KeyId": rec_arn(&cfg, rec),
                 "DeletionDate": date,
                 "KeyState": "PendingDeletion",
                 "PendingWindowInDays": days,
@@ -451,14 +420,81 @@ impl Kms {
             if rec.state != KeyState::PendingDeletion {
                 return Err(KmsError::invalid_state(format!(
                     "{} is not pending deletion.",
-                    key_arn(&cfg, &id)
+                    rec_arn(&cfg, rec)
                 )));
             }
             let rec = tx.key_mut(&id).expect("resolved");
             rec.state = KeyState::Disabled;
             rec.deletion_date = None;
             rec.pending_window_days = None;
-            Ok(json!({ "KeyId": key_arn(&cfg, &id) }))
+            Ok(json!({ "KeyId": rec_arn(&cfg, rec) }))
         })
     }
+}
+
+/// `KeySpec` and `KeyUsage` of `CreateKey`, refused with AWS's messages; only
+/// `SYMMETRIC_DEFAULT` / `ENCRYPT_DECRYPT` keys are made here.
+fn check_key_spec_and_usage(spec: &str, usage: Option<&str>) -> Result<(), KmsError> {
+    // The enum lists as AWS printed them in the responses LocalStack recorded.
+    const SPEC_ENUM: &str = "[RSA_2048, ECC_NIST_P384, ECC_NIST_P256, ECC_NIST_P521, HMAC_384, \
+                             RSA_3072, ECC_SECG_P256K1, RSA_4096, SYMMETRIC_DEFAULT, HMAC_256, \
+                             HMAC_224, HMAC_512]";
+    const USAGE_ENUM: &str = "[ENCRYPT_DECRYPT, SIGN_VERIFY, GENERATE_VERIFY_MAC]";
+    const SPECS: &[&str] = &[
+        "SYMMETRIC_DEFAULT",
+        "RSA_2048",
+        "RSA_3072",
+        "RSA_4096",
+        "ECC_NIST_P256",
+        "ECC_NIST_P384",
+        "ECC_NIST_P521",
+        "ECC_SECG_P256K1",
+        "HMAC_224",
+        "HMAC_256",
+        "HMAC_384",
+        "HMAC_512",
+        "SM2",
+        "ML_DSA_44",
+        "ML_DSA_65",
+        "ML_DSA_87",
+        "ECC_NIST_EDWARDS25519",
+        "ML_KEM_512",
+        "ML_KEM_768",
+        "ML_KEM_1024",
+    ];
+    const USAGES: &[&str] = &[
+        "ENCRYPT_DECRYPT",
+        "SIGN_VERIFY",
+        "GENERATE_VERIFY_MAC",
+        "KEY_AGREEMENT",
+        "ENCAPSULATE_DECAPSULATE",
+    ];
+    if !SPECS.contains(&spec) {
+        return Err(KmsError::validation(format!(
+            "1 validation error detected: Value '{spec}' at 'keySpec' failed to satisfy \
+             constraint: Member must satisfy enum value set: {SPEC_ENUM}"
+        )));
+    }
+    if let Some(u) = usage.filter(|u| !USAGES.contains(u)) {
+        return Err(KmsError::validation(format!(
+            "1 validation error detected: Value '{u}' at 'keyUsage' failed to satisfy \
+             constraint: Member must satisfy enum value set: {USAGE_ENUM}"
+        )));
+    }
+    if spec == "SYMMETRIC_DEFAULT" {
+        return match usage {
+            None | Some("ENCRYPT_DECRYPT") => Ok(()),
+            Some(u) => Err(KmsError::validation(format!(
+                "KeyUsage {u} is not compatible with KeySpec SYMMETRIC_DEFAULT"
+            ))),
+        };
+    }
+    if usage.is_none() {
+        return Err(KmsError::validation(
+            "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.",
+        ));
+    }
+    Err(KmsError::unsupported(format!(
+        "KeySpec {spec} is not supported: this KMS makes SYMMETRIC_DEFAULT keys only"
+    )))
 }

@@ -11,6 +11,14 @@
 //! the store's account (AWS would consult IAM policies; there are none here)
 //! and refused to other accounts. Operations on a key consult its key policy,
 //! then its grants.
+//!
+//! Every operation runs in one region (the caller's, else the home region):
+//! keys and aliases of other regions do not exist for it, as in AWS.
+//!
+//! Operations that take `DryRun` make every check (members, key, permission,
+//! key state, and for `Decrypt`/`ReEncrypt` the ciphertext unless
+//! `DryRunModifiers` has `IGNORE_CIPHERTEXT`) and then answer
+//! `DryRunOperationException` without doing anything.
 
 mod aliases;
 mod authz;
@@ -44,7 +52,9 @@ pub(super) type RawDataKey = (Zeroizing<Vec<u8>>, Vec<u8>, String, String);
 
 pub(super) const DAY: f64 = 86_400.0;
 pub(super) const DEFAULT_ROTATION_DAYS: u32 = 365;
-pub(super) const MAX_ON_DEMAND_ROTATIONS: usize = 25;
+/// How many times a key may be rotated on demand (AWS's limit, per the
+/// `RotateKeyOnDemand` API reference).
+pub const MAX_ON_DEMAND_ROTATIONS: usize = 10;
 pub(super) const MAX_TAGS: usize = 50;
 
 /// The operations this KMS implements.
@@ -85,29 +95,42 @@ pub const OPERATIONS: &[&str] = &[
     "UpdateKeyDescription",
 ];
 
-/// AWS KMS operations that exist but need key types or features this KMS does
-/// not have (asymmetric and HMAC keys, imported material, custom key stores,
-/// multi-Region keys): `UnsupportedOperationException`.
+/// AWS KMS operations that exist but need features this KMS does not have
+/// (custom key stores, multi-Region keys, data key pairs, public keys, key
+/// usage statistics): `UnsupportedOperationException`.
 pub(super) const UNSUPPORTED: &[&str] = &[
     "ConnectCustomKeyStore",
     "CreateCustomKeyStore",
     "DeleteCustomKeyStore",
-    "DeleteImportedKeyMaterial",
-    "DeriveSharedSecret",
     "DescribeCustomKeyStores",
     "DisconnectCustomKeyStore",
     "GenerateDataKeyPair",
     "GenerateDataKeyPairWithoutPlaintext",
-    "GenerateMac",
-    "GetParametersForImport",
+    "GetKeyLastUsage",
     "GetPublicKey",
-    "ImportKeyMaterial",
     "ReplicateKey",
-    "Sign",
     "UpdateCustomKeyStore",
     "UpdatePrimaryRegion",
+];
+
+/// Operations on asymmetric, HMAC or KEM keys: on this KMS's keys (symmetric,
+/// `ENCRYPT_DECRYPT`) AWS answers `InvalidKeyUsageException`.
+pub(super) const OTHER_KEY_USAGE: &[&str] = &[
+    "Decapsulate",
+    "DeriveSharedSecret",
+    "Encapsulate",
+    "GenerateMac",
+    "Sign",
     "Verify",
     "VerifyMac",
+];
+
+/// Operations on imported key material: on this KMS's keys (origin `AWS_KMS`)
+/// AWS answers `UnsupportedOperationException` naming the origin.
+pub(super) const IMPORT_OPS: &[&str] = &[
+    "DeleteImportedKeyMaterial",
+    "GetParametersForImport",
+    "ImportKeyMaterial",
 ];
 
 impl Kms {
@@ -162,6 +185,9 @@ impl Kms {
             "TagResource" => self.op_tag(caller, &inp),
             "UntagResource" => self.op_untag(caller, &inp),
             "ListResourceTags" => self.op_list_tags(caller, &inp),
+            _ if OTHER_KEY_USAGE.contains(&op) || IMPORT_OPS.contains(&op) => {
+                self.op_wrong_key_type(op, caller, &inp)
+            }
             _ if UNSUPPORTED.contains(&op) => Err(KmsError::unsupported(format!(
                 "{op} is not supported: this KMS has symmetric encryption keys (SYMMETRIC_DEFAULT) only"
             ))),
@@ -193,4 +219,17 @@ impl Kms {
     pub(crate) fn snapshot(&self) -> Result<std::sync::Arc<State>, KmsError> {
         self.store().snapshot()
     }
+}
+
+/// The answer to a `DryRun` request that would have succeeded.
+pub(super) fn dry_run() -> KmsError {
+    KmsError::new(
+        "DryRunOperationException",
+        "The request would have succeeded, but the DryRun option is set.",
+    )
+}
+
+/// The `DryRun` member.
+pub(super) fn is_dry_run(inp: &Input<'_>) -> Result<bool, KmsError> {
+    Ok(inp.opt_bool("DryRun")?.unwrap_or(false))
 }

@@ -73,7 +73,7 @@ impl Kms {
             if rec.manager == KeyManager::Aws {
                 return Err(KmsError::unsupported(format!(
                     "the key policy of AWS managed key {} cannot be changed",
-                    key_arn(&cfg, &id)
+                    rec_arn(&cfg, rec)
                 )));
             }
             let mut next = rec.clone();

@@ -109,7 +109,7 @@ impl Kms {
         let rec = st.key(&id).expect("resolved");
         authorize(&st.config, rec, caller, "GetKeyRotationStatus", None, &[])?;
         let mut out = json!({
-            "KeyId": key_arn(&st.config, &id),
+            "KeyId": rec_arn(&st.config, rec),
             "KeyRotationEnabled": rec.rotation_enabled,
         });
         if rec.rotation_enabled {
@@ -119,9 +119,9 @@ impl Kms {
                 out["NextRotationDate"] = json!(n);
             }
         }
-        if let Some(r) = rec.rotations.iter().rev().find(|r| r.kind == "ON_DEMAND") {
-            out["OnDemandRotationStartDate"] = json!(r.date);
-        }
+        // `OnDemandRotationStartDate` is shown by AWS while an on-demand
+        // rotation is in progress; here RotateKeyOnDemand has finished it
+        // before it answers, so there is never one in progress.
         Ok(out)
     }
 
@@ -139,15 +139,21 @@ impl Kms {
             authorize(&cfg, rec, caller, "RotateKeyOnDemand", None, &[])?;
             usable(&cfg, rec)?;
             customer_managed(&cfg, rec, "RotateKeyOnDemand")?;
-            let n = rec.rotations.iter().filter(|r| r.kind == "ON_DEMAND").count();
+            let n = rec
+                .rotations
+                .iter()
+                .filter(|r| r.kind == "ON_DEMAND")
+                .count();
             if n >= MAX_ON_DEMAND_ROTATIONS {
                 return Err(KmsError::limit(format!(
-                    "{} has been rotated on demand {MAX_ON_DEMAND_ROTATIONS} times, the most allowed",
-                    key_arn(&cfg, &id)
+                    "The on-demand rotations limit has been reached for the given keyId. No more \
+                     on-demand rotations can be performed for this key: {}",
+                    rec_arn(&cfg, rec)
                 )));
             }
+            let arn = rec_arn(&cfg, rec);
             self.rotate_in(tx, &id, "ON_DEMAND")?;
-            Ok(json!({ "KeyId": id }))
+            Ok(json!({ "KeyId": arn }))
         })
     }
 
@@ -161,14 +167,25 @@ impl Kms {
         let (st, id) = self.read_key(caller, key_ref, false)?;
         let rec = st.key(&id).expect("resolved");
         authorize(&st.config, rec, caller, "ListKeyRotations", None, &[])?;
-        let arn = key_arn(&st.config, &id);
+        match inp.opt_str("IncludeKeyMaterial")? {
+            None | Some("ROTATIONS_ONLY") | Some("ALL_KEY_MATERIAL") => {}
+            Some(v) => {
+                return Err(KmsError::validation(format!(
+                    "1 validation error detected: Value '{v}' at 'includeKeyMaterial' failed to \
+                     satisfy constraint: Member must satisfy enum value set: [ALL_KEY_MATERIAL, \
+                     ROTATIONS_ONLY]"
+                )))
+            }
+        }
+        let arn = rec_arn(&st.config, rec);
         let items = rec
             .rotations
             .iter()
             .map(|r| {
                 (
                     format!("{:010}", r.version),
-                    json!({"KeyId": arn, "RotationDate": r.date, "RotationType": r.kind}),
+                    json!({"KeyId": arn, "KeyMaterialId": self.store().material_id(&id, r.version),
+                           "RotationDate": r.date, "RotationType": r.kind}),
                 )
             })
             .collect();

@@ -4,10 +4,13 @@ use serde_json::{json, Map, Value};
 
 use super::*;
 use crate::kms::error::KmsError;
-use crate::kms::input::Input;
+use crate::kms::input::{check_len, Input};
 use crate::kms::store::View;
 use crate::kms::{Caller, Kms};
 
+/// `Tags` of `CreateKey` and `TagResource`, checked as AWS checks them: the
+/// members' lengths first (`ValidationException` at `tags.N.member.tagKey`),
+/// then reserved `aws:` keys and duplicate keys (`TagException`).
 pub(super) fn parse_tags(inp: &Input<'_>) -> Result<Vec<(String, String)>, KmsError> {
     let Some(v) = inp.get("Tags") else {
         return Ok(Vec::new());
@@ -18,23 +21,33 @@ pub(super) fn parse_tags(inp: &Input<'_>) -> Result<Vec<(String, String)>, KmsEr
         ));
     };
     let mut out = Vec::new();
-    for t in a {
+    for (i, t) in a.iter().enumerate() {
         let Value::Object(m) = t else {
             return Err(KmsError::serialization(
                 "Tags must be a list of {TagKey, TagValue}",
             ));
         };
         let ti = Input(m);
-        let k = ti.str_len("TagKey", 1, 128)?;
+        let member = |name: &str| format!("tags.{}.member.{name}", i + 1);
+        let k = ti
+            .opt_str("TagKey")?
+            .ok_or_else(|| KmsError::missing(&member("tagKey")))?;
+        check_len(&member("tagKey"), k.chars().count(), 1, 128, Some(k))?;
         let v = ti
-            .opt_str_len("TagValue", 0, 256)?
-            .ok_or_else(|| KmsError::missing("TagValue"))?;
-        if k.to_ascii_lowercase().starts_with("aws:") {
-            return Err(KmsError::tag(format!(
-                "Tag key {k:?}: tag keys beginning with aws: are reserved for AWS"
-            )));
-        }
+            .opt_str("TagValue")?
+            .ok_or_else(|| KmsError::missing(&member("tagValue")))?;
+        check_len(&member("tagValue"), v.chars().count(), 0, 256, Some(v))?;
         out.push((k.to_string(), v.to_string()));
+    }
+    if out
+        .iter()
+        .any(|(k, _)| k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")))
+    {
+        return Err(KmsError::tag("Tags beginning with aws: are reserved"));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if !out.iter().all(|(k, _)| seen.insert(k.as_str())) {
+        return Err(KmsError::tag("Duplicate tag keys"));
     }
     Ok(out)
 }
@@ -59,7 +72,7 @@ impl Kms {
             let mut next = rec.tags.clone();
             next.extend(tags);
             if next.len() > MAX_TAGS {
-                return Err(KmsError::tag(format!("a key has at most {MAX_TAGS} tags")));
+                return Err(KmsError::tag("Too many tags"));
             }
             tx.key_mut(&id).expect("resolved").tags = next;
             Ok(json!({}))

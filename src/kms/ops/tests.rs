@@ -8,7 +8,7 @@ use super::*;
 use crate::kms::crypto::EncryptionContext;
 use crate::kms::model::{GrantConstraints, StoreConfig};
 
-pub(super) fn cfg() -> StoreConfig {
+fn cfg() -> StoreConfig {
     StoreConfig {
         format: 1,
         store_id: "s".into(),
@@ -19,27 +19,56 @@ pub(super) fn cfg() -> StoreConfig {
             nonce: String::new(),
             data: String::new(),
         },
+        mac: None,
     }
 }
 
 #[test]
-pub(super) fn key_references() {
+fn key_references() {
     let c = cfg();
     let me = Caller::local_admin("111122223333");
+    let me_east = me.clone().in_region("us-east-1");
     let other = Caller::local_admin("444455556666");
     let id = "1234abcd-12ab-34cd-56ef-1234567890ab";
     let key = |r: &str, who: &Caller, alias: bool| parse_ref(&c, who, r, alias);
-    assert!(matches!(key(id, &me, true), Ok(Ref::Key(k)) if k == id));
+    let msg = |r: Result<Ref, KmsError>| r.err().map(|e| (e.kind, e.message)).unwrap();
+    assert!(matches!(key(id, &me, true), Ok(Ref::Key { id: k, region: None }) if k == id));
     let arn = format!("arn:aws:kms:us-east-1:111122223333:key/{id}");
-    assert!(matches!(key(&arn, &me, false), Ok(Ref::Key(k)) if k == id));
-    assert!(matches!(key(&arn, &other, false), Ok(Ref::Key(_))));
-    assert!(matches!(key("alias/x", &me, true), Ok(Ref::Alias(a)) if a == "alias/x"));
+    assert!(
+        matches!(key(&arn, &me, false), Ok(Ref::Key { id: k, region: Some(r) }) if k == id && r == "us-east-1")
+    );
+    assert!(matches!(key(&arn, &other, false), Ok(Ref::Key { .. })));
+    assert!(matches!(key("alias/x", &me, true), Ok(Ref::Alias { name, .. }) if name == "alias/x"));
     assert!(key("alias/x", &me, false).is_err());
     assert!(key("alias/x", &other, true).is_err());
     assert!(key(id, &other, true).is_err());
     let aarn = "arn:aws:kms:us-east-1:111122223333:alias/x";
-    assert!(matches!(key(aarn, &me, true), Ok(Ref::Alias(a)) if a == "alias/x"));
-    assert!(key("arn:aws:kms:eu-west-1:111122223333:alias/x", &me, true).is_err());
+    assert!(matches!(key(aarn, &me, true), Ok(Ref::Alias { name, .. }) if name == "alias/x"));
+    // An ARN of another region than the request's, as AWS words it.
+    assert_eq!(
+        msg(key(
+            "arn:aws:kms:eu-west-1:111122223333:alias/x",
+            &me_east,
+            true
+        )),
+        ("NotFoundException", "Invalid arn eu-west-1".to_string())
+    );
+    assert_eq!(
+        msg(key(&arn.replace("us-east-1", "us-west-2"), &me_east, true)),
+        ("NotFoundException", "Invalid arn us-west-2".to_string())
+    );
+    // What is not a key id at all (recorded AWS answers).
+    for bad in [
+        "fake-key-id",
+        "134f2428cec14b25a1ae9048164dba47",
+        "mrk-fake-key-id",
+    ] {
+        assert_eq!(
+            msg(key(bad, &me_east, true)),
+            ("NotFoundException", format!("Invalid keyId '{bad}'"))
+        );
+    }
+    assert!(key("mrk-d3b95762d3b95762d3b95762d3b95762", &me, true).is_ok());
     assert!(key("arn:aws:s3:::bucket", &me, true).is_err());
     assert_eq!(
         key("", &me, true).err().unwrap().kind,
@@ -53,7 +82,7 @@ pub(super) fn key_references() {
 }
 
 #[test]
-pub(super) fn alias_names() {
+fn alias_names() {
     assert!(validate_alias_name("alias/app-1_x/y").is_ok());
     for (n, kind) in [
         ("app", "ValidationException"),
@@ -68,7 +97,7 @@ pub(super) fn alias_names() {
 }
 
 #[test]
-pub(super) fn pagination() {
+fn pagination() {
     let items: Vec<(String, u32)> = (0..5).map(|i| (format!("k{i}"), i)).collect();
     let m = Map::new();
     let inp = Input(&m);
@@ -85,7 +114,7 @@ pub(super) fn pagination() {
 }
 
 #[test]
-pub(super) fn grant_constraint_strictness() {
+fn grant_constraint_strictness() {
     let ctx = |p: &[(&str, &str)]| -> EncryptionContext {
         p.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -11,17 +11,22 @@ use crate::kms::{Caller, DataKey, KeyId, Kms};
 impl Kms {
     // ----- typed views -----
 
-    pub(crate) fn key_info(cfg: &StoreConfig, st: &dyn View, rec: &KeyRecord) -> KeyInfo {
+    pub(crate) fn key_info(&self, cfg: &StoreConfig, st: &dyn View, rec: &KeyRecord) -> KeyInfo {
+        // A damaged alias table shows no aliases (the store's log says why).
         let aliases = st
-            .aliases()
-            .iter()
-            .filter(|(_, a)| a.target == rec.key_id)
-            .map(|(n, _)| n.clone())
-            .collect();
+            .aliases(&rec.region)
+            .map(|a| {
+                a.iter()
+                    .filter(|(_, a)| a.target == rec.key_id)
+                    .map(|(n, _)| n.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
         KeyInfo {
             key_id: rec.key_id.clone(),
-            arn: key_arn(cfg, &rec.key_id),
+            arn: rec_arn(cfg, rec),
             account: cfg.account.clone(),
+            region: rec.region.clone(),
             state: rec.state,
             enabled: rec.state == KeyState::Enabled,
             manager: rec.manager,
@@ -35,6 +40,7 @@ impl Kms {
                 .then(|| rec.rotation_period_days.unwrap_or(DEFAULT_ROTATION_DAYS)),
             next_rotation: rec.next_rotation,
             backing_versions: rec.versions.len() as u32,
+            current_key_material_id: self.store().material_id(&rec.key_id, rec.current_version()),
             aliases,
             policy: Some(rec.policy.clone()),
             tags: rec.tags.clone(),
@@ -43,7 +49,9 @@ impl Kms {
         }
     }
 
-    /// Resolves a key id, key ARN, alias name or alias ARN (as the account root).
+    /// Resolves a key id, key ARN, alias name or alias ARN (as the account
+    /// root, with no region of its own: a key id or ARN is found in any
+    /// region, an alias name in the home region).
     pub(crate) fn resolve_ref(
         &self,
         key_ref: &str,
