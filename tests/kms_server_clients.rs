@@ -516,8 +516,19 @@ fn refusals_are_logged_under_log_requests() {
     );
     assert_eq!(send(big.as_bytes()), 431);
     assert_eq!(send(b"POST / HTTP/1.1\r\nHost: h\r\n"), 408);
-    let held: Vec<TcpStream> = (0..3).map(|_| connect(addr)).collect();
-    std::thread::sleep(Duration::from_millis(200));
+    // (The refused connections above have closed by now.)
+    std::thread::sleep(Duration::from_millis(300));
+    // Three kept-alive connections (each answered once, then idle: well within
+    // the idle timeout) fill this address's share.
+    let held: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut c = connect(addr);
+            c.write_all(&request(addr, "ListKeys", &json!({}), None, ""))
+                .unwrap();
+            assert_eq!(read_response(&mut c).status, 200);
+            c
+        })
+        .collect();
     assert_eq!(send(b"POST / HTTP/1.1\r\nHost: h\r\n\r\n"), 503);
     drop(held);
     let _ = Command::new("kill")

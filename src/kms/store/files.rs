@@ -124,27 +124,56 @@ pub(super) fn make_dir(path: &Path) -> Result<(), KmsError> {
     )))
 }
 
-/// A warning when others than the owner may read `path` (mode bits 077);
-/// `file` picks the advice (`chmod 600` or `chmod 700`).
-pub(super) fn mode_warning(path: &Path, meta: &fs::Metadata) -> Option<String> {
+/// The permission bits of `meta` when others than the owner may use it.
+fn open_to_others(meta: &fs::Metadata) -> Option<u32> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            let (what, fix) = if meta.is_dir() {
-                ("keystore directory", "700")
-            } else {
-                ("keystore file", "600")
-            };
-            return Some(format!(
-                "{what} {} has mode {mode:04o}: other users can read it (run: chmod {fix} {})",
-                path.display(),
-                path.display()
-            ));
+            return Some(mode);
         }
     }
     #[cfg(not(unix))]
-    let _ = (path, meta);
+    let _ = meta;
     None
+}
+
+/// One warning when other users can read the keystore: its directories or any
+/// of its files (a few named, the rest counted), with the command that fixes it.
+pub(super) fn exposure_warning(dir: &Path) -> Option<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut count = 0usize;
+    let mut look = |p: &Path| {
+        if let Some(mode) = fs::metadata(p).ok().as_ref().and_then(open_to_others) {
+            count += 1;
+            if found.len() < 3 {
+                found.push(format!("{} (mode {mode:04o})", p.display()));
+            }
+        }
+    };
+    for d in [dir.to_path_buf(), dir.join("keys")] {
+        look(&d);
+        if let Ok(rd) = fs::read_dir(&d) {
+            for e in rd.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_file()) {
+                    look(&e.path());
+                }
+            }
+        }
+    }
+    if count == 0 {
+        return None;
+    }
+    let more = if count > found.len() {
+        format!(" and {} more", count - found.len())
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "other users can read the keystore at {}: {}{more} (run: chmod -R go-rwx {})",
+        dir.display(),
+        found.join(", "),
+        dir.display()
+    ))
 }

@@ -65,7 +65,7 @@ use super::crypto;
 use super::error::KmsError;
 use super::model::{AliasRecord, Aliases, KeyRecord, Sealed, StoreConfig, B64};
 use super::rootkey::RootKey;
-use files::{io_err, lock_file, make_dir, mode_warning, read_optional, sync_dir, write_atomic};
+use files::{exposure_warning, io_err, lock_file, make_dir, read_optional, sync_dir, write_atomic};
 
 /// The format this deadbolt writes (format 1 stores are upgraded on open).
 pub(crate) const STORE_FORMAT: u32 = 2;
@@ -287,6 +287,9 @@ pub(crate) struct Store {
     log: RwLock<Log>,
     /// Reports already logged (each damage once per file content).
     reported: Mutex<HashSet<String>>,
+    /// Reports made while opening, delivered by the first read or write (so a
+    /// log set right after opening receives them).
+    pending: Mutex<Option<Vec<String>>>,
 }
 
 /// A key id as it may appear in a file name: a lower-case UUID.
@@ -357,6 +360,7 @@ impl Store {
             writer: Mutex::new(()),
             log: RwLock::new(stderr_log()),
             reported: Mutex::new(HashSet::new()),
+            pending: Mutex::new(Some(Vec::new())),
         };
         let cfg_path = dir.join("config.json");
         // Readers of an existing store need only the shared lock (the store may
@@ -402,12 +406,8 @@ impl Store {
             make_dir(&dir.join("keys"))?;
         }
         drop(lock);
-        for p in [dir.to_path_buf(), dir.join("keys"), cfg_path] {
-            if let Ok(meta) = fs::metadata(&p) {
-                if let Some(w) = mode_warning(&p, &meta) {
-                    store.report(&w);
-                }
-            }
+        if let Some(w) = exposure_warning(dir) {
+            store.report(&w);
         }
         {
             let mut c = store.cache.write().unwrap_or_else(|e| e.into_inner());
@@ -543,9 +543,34 @@ impl Store {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(msg.to_string());
-        if fresh {
+        if !fresh {
+            return;
+        }
+        if let Some(p) = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            p.push(msg.to_string());
+            return;
+        }
+        let log = self.log.read().unwrap_or_else(|e| e.into_inner()).clone();
+        log(msg);
+    }
+
+    /// Delivers what was reported while opening (once).
+    fn flush_reports(&self) {
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(msgs) = pending {
             let log = self.log.read().unwrap_or_else(|e| e.into_inner()).clone();
-            log(msg);
+            for m in msgs {
+                log(&m);
+            }
         }
     }
 
@@ -623,14 +648,7 @@ impl Store {
                     let hash: [u8; 32] = Sha256::digest(&bytes).into();
                     let l = match cache.files.get(id) {
                         Some((h, l)) if *h == hash => l.clone(),
-                        _ => {
-                            if let Ok(meta) = entry.metadata() {
-                                if let Some(w) = mode_warning(&path, &meta) {
-                                    self.report(&w);
-                                }
-                            }
-                            self.parse_key_file(id, &path, &bytes, &config)
-                        }
+                        _ => self.parse_key_file(id, &path, &bytes, &config),
                     };
                     files.insert(id.to_string(), (hash, l.clone()));
                     l
@@ -685,6 +703,7 @@ impl Store {
 
     /// A consistent snapshot of the store, reloaded if another process wrote.
     pub fn snapshot(&self) -> Result<Arc<State>, KmsError> {
+        self.flush_reports();
         let lock = lock_file(&self.dir, false)?;
         let generation = self.read_generation()?;
         {
@@ -709,6 +728,7 @@ impl Store {
         now: f64,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, KmsError>,
     ) -> Result<T, KmsError> {
+        self.flush_reports();
         let _serial = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let _lock = lock_file(&self.dir, true)?;
         self.remove_temp_files();

@@ -204,3 +204,32 @@ fn a_format_1_store_is_upgraded_in_place() {
     let s2 = Store::open(d.path(), &r, &StoreOptions::default(), false, 3.0).unwrap();
     assert_eq!(s2.snapshot().unwrap().key(id).unwrap().description, "old");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_keystore_others_can_read_is_reported_once_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("ks");
+    Store::open(&dir, &root(), &StoreOptions::default(), false, 1.0).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        dir.join("config.json"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let s = Store::open(&dir, &root(), &StoreOptions::default(), false, 1.0).unwrap();
+    let seen = quiet(&s);
+    s.snapshot().unwrap();
+    s.snapshot().unwrap();
+    let got = seen.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].contains("mode 0755") && got[0].contains("mode 0644"),
+        "{got:?}"
+    );
+    assert!(
+        got[0].contains(&format!("chmod -R go-rwx {}", dir.display())),
+        "{got:?}"
+    );
+}
