@@ -139,41 +139,48 @@ fn open_to_others(meta: &fs::Metadata) -> Option<u32> {
     None
 }
 
-/// One warning when other users can read the keystore: its directories or any
-/// of its files (a few named, the rest counted), with the command that fixes it.
+/// One warning when other users can read the keystore (its directories or
+/// any of its files), with the command that fixes it — once per keystore per
+/// process, however often it is opened.
 pub(super) fn exposure_warning(dir: &Path) -> Option<String> {
-    let mut found: Vec<String> = Vec::new();
-    let mut count = 0usize;
-    let mut look = |p: &Path| {
-        if let Some(mode) = fs::metadata(p).ok().as_ref().and_then(open_to_others) {
-            count += 1;
-            if found.len() < 3 {
-                found.push(format!("{} (mode {mode:04o})", p.display()));
-            }
-        }
-    };
+    static WARNED: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let mut dirs = 0usize;
+    let mut files = 0usize;
     for d in [dir.to_path_buf(), dir.join("keys")] {
-        look(&d);
+        if fs::metadata(&d)
+            .ok()
+            .as_ref()
+            .and_then(open_to_others)
+            .is_some()
+        {
+            dirs += 1;
+        }
         if let Ok(rd) = fs::read_dir(&d) {
             for e in rd.flatten() {
-                if e.file_type().is_ok_and(|t| t.is_file()) {
-                    look(&e.path());
+                let meta = e.metadata();
+                if meta.as_ref().is_ok_and(|m| m.is_file())
+                    && meta.ok().as_ref().and_then(open_to_others).is_some()
+                {
+                    files += 1;
                 }
             }
         }
     }
-    if count == 0 {
+    if dirs + files == 0 {
         return None;
     }
-    let more = if count > found.len() {
-        format!(" and {} more", count - found.len())
-    } else {
-        String::new()
-    };
+    let canonical = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    if warned.contains(&canonical) {
+        return None;
+    }
+    warned.push(canonical);
     Some(format!(
-        "other users can read the keystore at {}: {}{more} (run: chmod -R go-rwx {})",
+        "other users can read the keystore at {} ({dirs} director{} and {files} file{} open to \
+         group or others; run: chmod -R go-rwx {})",
         dir.display(),
-        found.join(", "),
+        if dirs == 1 { "y" } else { "ies" },
+        if files == 1 { "" } else { "s" },
         dir.display()
     ))
 }
