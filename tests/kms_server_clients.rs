@@ -551,3 +551,28 @@ fn refusals_are_logged_under_log_requests() {
         );
     }
 }
+
+/// A request body nested as deep as JSON parsing allows is refused on the
+/// connection's own (small) thread stack without harm.
+#[test]
+fn deeply_nested_json_is_refused_not_a_crash() {
+    let s = server(|o| o.allow_unsigned = true);
+    let addr = s.handle.addr();
+    for depth in [100usize, 127, 128, 5000] {
+        let body = format!("{{\"KeyId\": {}{}}}", "[".repeat(depth), "]".repeat(depth));
+        let raw = format!(
+            "POST / HTTP/1.1\r\nHost: h\r\nX-Amz-Target: TrentService.DescribeKey\r\n\
+             Content-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let mut c = connect(addr);
+        c.write_all(raw.as_bytes()).unwrap();
+        let r = read_response(&mut c);
+        assert_eq!(
+            (r.status, r.body["__type"].as_str().unwrap()),
+            (400, "SerializationException"),
+            "depth {depth}"
+        );
+    }
+    assert_eq!(call(addr, "ListKeys", json!({}), None, "").status, 200);
+}
