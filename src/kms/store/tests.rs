@@ -1,4 +1,5 @@
 use super::*;
+use crate::kms::model::AliasRecord;
 
 fn root() -> RootKey {
     RootKey::from_hex(&"42".repeat(32)).unwrap()
