@@ -156,6 +156,7 @@ pub(crate) struct Store {
     /// Reports made while opening, delivered by the first read or write (so a
     /// log set right after opening receives them).
     pending: Mutex<Option<Vec<String>>>,
+    flushed: std::sync::atomic::AtomicBool,
 }
 
 /// A key id as it may appear in a file name: a lower-case UUID.
@@ -227,6 +228,7 @@ impl Store {
             log: RwLock::new(stderr_log()),
             reported: Mutex::new(HashSet::new()),
             pending: Mutex::new(Some(Vec::new())),
+            flushed: std::sync::atomic::AtomicBool::new(false),
         };
         let cfg_path = dir.join("config.json");
         // Readers of an existing store need only the shared lock (the store may
@@ -425,8 +427,14 @@ impl Store {
         log(msg);
     }
 
-    /// Delivers what was reported while opening (once).
+    /// Delivers what was reported while opening (once; an atomic flag keeps
+    /// every later read free of the lock).
     fn flush_reports(&self) {
+        if self.flushed.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
+        self.flushed
+            .store(true, std::sync::atomic::Ordering::Release);
         let pending = self
             .pending
             .lock()
