@@ -69,7 +69,7 @@ fn errors_are_aws_errors_with_exit_2() {
         "{}",
         o.stderr
     );
-    let o = run(kms(&store).args(["create-alias", "alias/aws/x", &id]));
+    let o = run(kms(&store).args(["create-alias", &id, "--alias", "alias/aws/x"]));
     assert_eq!(o.code, 2);
     assert!(
         o.stderr.starts_with("error: NotAuthorizedException: "),
@@ -218,7 +218,11 @@ fn encrypt_and_decrypt() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "top secret");
     let o = run(kms(&store).arg("list-keys"));
-    assert!(o.stdout.contains(&format!("{id}  Enabled")), "{}", o.stdout);
+    assert!(
+        o.stdout.contains(&format!("{id}  us-east-1  Enabled")),
+        "{}",
+        o.stdout
+    );
     assert!(o.stdout.contains("alias/app"), "{}", o.stdout);
     let o = run(kms(&store).args(["list-aliases"]));
     assert_eq!(o.stdout.trim(), format!("alias/app  {id}"));
@@ -248,33 +252,38 @@ fn envelope_files() {
     std::fs::write(&input, &data).unwrap();
     let enc = d.path().join("data.enc");
     let o = run(kms(&store)
-        .args([
-            "encrypt-file",
-            "--key",
-            "alias/files",
-            "--context",
-            "bucket=logs",
-        ])
+        .args(["encrypt-file", "alias/files", "--context", "bucket=logs"])
+        .arg("--in")
         .arg(&input)
+        .arg("--out")
         .arg(&enc));
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stderr.contains(&id), "{}", o.stderr);
     let bytes = std::fs::read(&enc).unwrap();
     assert_eq!(&bytes[..8], b"DBKMSENV");
     let dec = d.path().join("data.out");
-    let o = run(kms(&store).arg("decrypt-file").arg(&enc).arg(&dec));
+    let o = run(kms(&store)
+        .arg("decrypt-file")
+        .arg("--in")
+        .arg(&enc)
+        .arg("--out")
+        .arg(&dec));
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(std::fs::read(&dec).unwrap(), data);
     let o = run(kms(&store)
         .args(["decrypt-file", "--context", "bucket=logs"])
+        .arg("--in")
         .arg(&enc)
+        .arg("--out")
         .arg(&dec));
     assert_eq!(o.code, 0, "{}", o.stderr);
     // A wrong context or a damaged file: error, and OUT is left as it was.
     std::fs::write(&dec, b"previous").unwrap();
     let o = run(kms(&store)
         .args(["decrypt-file", "--context", "bucket=other"])
+        .arg("--in")
         .arg(&enc)
+        .arg("--out")
         .arg(&dec));
     assert_eq!(o.code, 2);
     assert!(
@@ -288,7 +297,12 @@ fn envelope_files() {
     damaged[last] ^= 1;
     let bad = d.path().join("bad.enc");
     std::fs::write(&bad, &damaged).unwrap();
-    let o = run(kms(&store).arg("decrypt-file").arg(&bad).arg(&dec));
+    let o = run(kms(&store)
+        .arg("decrypt-file")
+        .arg("--in")
+        .arg(&bad)
+        .arg("--out")
+        .arg(&dec));
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("failed to authenticate"), "{}", o.stderr);
     assert_eq!(std::fs::read(&dec).unwrap(), b"previous");
@@ -298,7 +312,12 @@ fn envelope_files() {
         .filter(|n| n.starts_with(".deadbolt-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    let o = run(kms(&store).arg("decrypt-file").arg(&input).arg(&dec));
+    let o = run(kms(&store)
+        .arg("decrypt-file")
+        .arg("--in")
+        .arg(&input)
+        .arg("--out")
+        .arg(&dec));
     assert_eq!(o.code, 2);
     assert!(
         o.stderr.contains("not a deadbolt envelope file"),
@@ -368,7 +387,7 @@ fn policies_and_grants_from_the_cli() {
     )
     .unwrap();
     let o = run(kms(&store)
-        .args(["put-key-policy", "--key", &id])
+        .args(["put-key-policy", "--key", &id, "--policy"])
         .arg(&pfile));
     assert_eq!(o.code, 2);
     assert!(
@@ -393,4 +412,247 @@ fn policies_and_grants_from_the_cli() {
         "{}",
         o.stdout
     );
+}
+
+/// Every verb that acts on a key takes it the same way (positional KEY or
+/// --key), and every flag of every verb has help text.
+#[test]
+fn one_key_convention_and_help_for_every_flag() {
+    let help = |args: &[&str]| {
+        let o = run(Command::cargo_bin("deadbolt")
+            .unwrap()
+            .args(["kms"])
+            .args(args)
+            .arg("--help"));
+        assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
+        o.stdout
+    };
+    let top = help(&[]);
+    let verbs: Vec<String> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|v| v != "help")
+        .collect();
+    assert_eq!(verbs.len(), 29, "{verbs:?}");
+    let key_verbs = [
+        "describe-key",
+        "create-alias",
+        "update-alias",
+        "list-aliases",
+        "enable-key",
+        "disable-key",
+        "schedule-deletion",
+        "cancel-deletion",
+        "enable-rotation",
+        "disable-rotation",
+        "rotate",
+        "rotation-status",
+        "encrypt",
+        "decrypt",
+        "generate-data-key",
+        "put-key-policy",
+        "get-key-policy",
+        "create-grant",
+        "list-grants",
+        "revoke-grant",
+        "encrypt-file",
+    ];
+    for v in &verbs {
+        let h = help(&[v]);
+        let usage = h.lines().find(|l| l.starts_with("Usage:")).unwrap();
+        if key_verbs.contains(&v.as_str()) {
+            assert!(usage.contains("KEY"), "{v}: {usage}");
+            assert!(h.contains("-k, --key <KEY>"), "{v}:\n{h}");
+            // KEY is the verb's only positional argument.
+            let positionals: Vec<&str> = h
+                .lines()
+                .skip_while(|l| !l.starts_with("Arguments:"))
+                .skip(1)
+                .take_while(|l| l.starts_with("  "))
+                .filter_map(|l| l.split_whitespace().next())
+                .collect();
+            assert_eq!(positionals, ["[KEY]"], "{v}:\n{h}");
+        }
+        // Each option line has a description after the flag.
+        // (clap puts the text on the next line when the flags are wide.)
+        let lines: Vec<&str> = h
+            .lines()
+            .skip_while(|l| !l.starts_with("Options:"))
+            .skip(1)
+            .collect();
+        for (i, line) in lines.iter().enumerate() {
+            let t = line.trim_start();
+            if !t.starts_with('-') {
+                continue;
+            }
+            let (flag, rest) = t.split_once("  ").unwrap_or((t, ""));
+            let next = lines.get(i + 1).map_or("", |l| l.trim_start());
+            let has_text = !rest.trim().is_empty() || (!next.is_empty() && !next.starts_with('-'));
+            assert!(has_text, "{v}: {flag} has no help text");
+        }
+    }
+    for v in [
+        "encrypt",
+        "decrypt",
+        "encrypt-file",
+        "serve",
+        "create-grant",
+    ] {
+        assert!(help(&[v]).contains("Example"), "{v} --help has an example");
+    }
+}
+
+#[test]
+fn key_given_positionally_or_with_key_and_as_alias_or_arn() {
+    let d = tempfile::tempdir().unwrap();
+    let store = d.path().join("ks");
+    let (id, arn) = create_key(&store, &["--alias", "alias/k"]);
+    let alias_arn = "arn:aws:kms:us-east-1:111122223333:alias/k";
+    for form in [
+        vec!["describe-key", id.as_str()],
+        vec!["describe-key", "--key", &arn],
+        vec!["describe-key", "-k", "alias/k"],
+        vec!["describe-key", alias_arn],
+        vec!["disable-key", "alias/k"],
+        vec!["enable-key", "-k", alias_arn],
+        vec!["rotation-status", "alias/k"],
+        vec!["list-grants", "--key", "alias/k"],
+    ] {
+        let o = run(kms(&store).args(&form));
+        assert_eq!(o.code, 0, "{form:?}: {}", o.stderr);
+        if form[0] == "describe-key" {
+            assert!(o.stdout.contains(&arn), "{form:?}: {}", o.stdout);
+        }
+    }
+    let o = run(kms(&store).args(["describe-key", &id, "--key", &id]));
+    assert_eq!(o.code, 2, "one way at a time");
+}
+
+#[test]
+fn listings_escape_control_characters() {
+    let d = tempfile::tempdir().unwrap();
+    let store = d.path().join("ks");
+    let o = run(kms(&store).args([
+        "call",
+        "CreateKey",
+        r#"{"Description": "evil\u001b[31m red\n::add-mask::x\u202e"}"#,
+    ]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = run(kms(&store).arg("list-keys"));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!o.stdout.contains('\u{1b}'), "{:?}", o.stdout);
+    assert!(!o.stdout.contains('\u{202e}'), "{:?}", o.stdout);
+    assert_eq!(o.stdout.lines().count(), 1, "{:?}", o.stdout);
+    assert!(
+        o.stdout
+            .contains("evil\\u{1b}[31m red\\n::add-mask::x\\u{202e}"),
+        "{:?}",
+        o.stdout
+    );
+}
+
+#[test]
+fn regions_from_the_command_line() {
+    let d = tempfile::tempdir().unwrap();
+    let store = d.path().join("ks");
+    let (home_key, _) = create_key(&store, &["--alias", "alias/same"]);
+    let o = run(kms(&store).args([
+        "--region",
+        "eu-west-1",
+        "create-key",
+        "--alias",
+        "alias/same",
+    ]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let eu_key = o.stdout.split_whitespace().next().unwrap().to_string();
+    assert!(o
+        .stdout
+        .contains(&format!("arn:aws:kms:eu-west-1:111122223333:key/{eu_key}")));
+    // The same alias name in two regions names two keys.
+    let describe =
+        |region: &str, key: &str| run(kms(&store).args(["--region", region, "describe-key", key]));
+    assert!(describe("eu-west-1", "alias/same").stdout.contains(&eu_key));
+    assert!(describe("us-east-1", "alias/same")
+        .stdout
+        .contains(&home_key));
+    // A key is not found from another region, by id or by ARN.
+    let o = describe("us-east-1", &eu_key);
+    assert!(
+        o.stderr.starts_with(&format!(
+            "error: NotFoundException: Key 'arn:aws:kms:us-east-1:111122223333:key/{eu_key}' does not exist"
+        )),
+        "{}",
+        o.stderr
+    );
+    let o = describe(
+        "us-east-1",
+        &format!("arn:aws:kms:eu-west-1:111122223333:key/{eu_key}"),
+    );
+    assert!(
+        o.stderr
+            .starts_with("error: NotFoundException: Invalid arn eu-west-1"),
+        "{}",
+        o.stderr
+    );
+    let o = run(kms(&store).arg("list-keys"));
+    assert!(
+        o.stdout.contains(&format!("{eu_key}  eu-west-1  Enabled")),
+        "{}",
+        o.stdout
+    );
+    let o = run(kms(&store).args(["--region", "eu-west-1", "list-keys", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(v["Keys"].as_array().unwrap().len(), 1);
+    let o = run(kms(&store).args(["--region", "xx-fake-9", "list-keys"]));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("not a public AWS region"), "{}", o.stderr);
+}
+
+#[test]
+fn a_damaged_key_file_fails_only_that_key() {
+    let d = tempfile::tempdir().unwrap();
+    let store = d.path().join("ks");
+    let (good, _) = create_key(&store, &["--alias", "alias/good"]);
+    let (bad, _) = create_key(&store, &["--alias", "alias/bad"]);
+    let file = store.join("keys").join(format!("{bad}.json"));
+    std::fs::write(&file, b"{ not json").unwrap();
+    let o = run(kms(&store).arg("list-keys"));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains(&format!("{good}  us-east-1  Enabled")),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.contains(&format!("{bad}  -  Damaged")),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stderr.contains(&file.display().to_string()),
+        "the warning names the file: {}",
+        o.stderr
+    );
+    let o = run(kms(&store).args(["describe-key", "alias/bad"]));
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("\nerror: KMSInternalException: "),
+        "{}",
+        o.stderr
+    );
+    let o = run(kms(&store)
+        .args(["encrypt", "alias/good"])
+        .write_stdin("still works"));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // A flipped byte in a stored key policy is detected, not obeyed.
+    let gfile = store.join("keys").join(format!("{good}.json"));
+    let text = std::fs::read_to_string(&gfile).unwrap();
+    std::fs::write(&gfile, text.replacen("kms:*", "kms:?", 1)).unwrap();
+    let o = run(kms(&store).args(["describe-key", &good]));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("altered"), "{}", o.stderr);
 }

@@ -106,7 +106,9 @@ fn claims_are_checked_against_a_cli_made_keystore() {
             "alias/data",
             "--context",
             "bucket=data",
+            "--in",
             "plain.csv",
+            "--out",
             "data.enc",
         ],
     );

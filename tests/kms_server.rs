@@ -689,9 +689,9 @@ fn concurrent_clients() {
 }
 
 #[test]
-fn idle_kept_alive_connections_make_room_for_new_ones() {
-    // One worker; a client that keeps its connection open and idle must not
-    // stop a second client from being served.
+fn idle_kept_alive_connections_hold_no_worker() {
+    // One worker; a client that keeps its connection open and idle does not
+    // stop a second client from being served, and stays usable itself.
     let s = server_with(|o| o.threads = 1);
     let mut idle = Client::connect(s.addr());
     let r = call(&mut idle, s.addr(), "ListKeys", json!({}), Some(ADMIN));
@@ -699,7 +699,10 @@ fn idle_kept_alive_connections_make_room_for_new_ones() {
     let mut other = Client::connect(s.addr());
     let r = call(&mut other, s.addr(), "ListKeys", json!({}), Some(ADMIN));
     assert_eq!(r.status, 200);
-    assert!(idle.closed(), "the idle connection was given up");
+    assert_eq!(r.header("connection"), None, "kept alive");
+    let r = call(&mut idle, s.addr(), "ListKeys", json!({}), Some(ADMIN));
+    assert_eq!(r.status, 200);
+    assert_eq!(s.handle.as_ref().unwrap().open_connections(), 2);
 }
 
 #[test]
@@ -752,7 +755,25 @@ fn the_binary_serves_until_sigterm() {
         .unwrap();
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
+    let mut mode = String::new();
+    loop {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no address printed"
+        );
+        if line.starts_with("authentication: ") {
+            mode = line.clone();
+        }
+        if line.starts_with("listening on ") {
+            break;
+        }
+    }
+    assert!(
+        mode.contains("one of the 2 configured access keys are verified")
+            && mode.contains("every request must be signed"),
+        "{mode}"
+    );
     let url = line
         .trim()
         .strip_prefix("listening on ")

@@ -1,18 +1,27 @@
 //! `deadbolt kms`: the built-in KMS from the command line. Every verb goes
 //! through `Kms::call` (or the typed API over the same code), acting as the
-//! root of the keystore's account, so the command line, the endpoint and the
-//! policy engine share one set of semantics. Errors print
-//! `error: NotFoundException: ...` and exit 2.
+//! root of the keystore's account in `--region` (default: the keystore's home
+//! region), so the command line, the endpoint and the policy engine share one
+//! set of semantics. Errors print `error: NotFoundException: ...` and exit 2.
+//!
+//! One convention for keys: every verb that acts on a key takes it as its
+//! positional `KEY` or as `--key KEY` (`-k`) — a key id, key ARN, alias name
+//! or alias ARN; every other input is a named option.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use deadbolt::kms::envelope;
+use deadbolt::kms::regions::{Regions, PUBLIC_REGIONS};
+use deadbolt::kms::text::escape_control;
 use deadbolt::kms::{Caller, Kms, KmsError, RootKey, StoreOptions};
+
+mod args;
+
+pub use args::{ContextArgs, KmsArgs, KmsVerb};
 
 use super::EXIT_ERROR;
 
@@ -22,328 +31,6 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 pub const KEYSTORE_ENV: &str = "DEADBOLT_KMS_KEYSTORE";
 /// The keystore used when neither `--keystore` nor `DEADBOLT_KMS_KEYSTORE` is given.
 pub const DEFAULT_KEYSTORE: &str = ".deadbolt/keystore";
-
-#[derive(Args)]
-#[command(
-    after_help = "Keys have AWS KMS semantics: key policies, grants, aliases, rotation and scheduled \
-deletion; the keystore directory is crash-safe and its key material is encrypted under a root key.\n\n\
-The root key is 64 hex digits: --root-key-file FILE (mode 0600), else $DEADBOLT_KMS_ROOT_KEY, else the \
-file named by $DEADBOLT_KMS_ROOT_KEY_FILE. `deadbolt kms new-root-key FILE` makes one.\n\n\
-Errors print `error: <AWS error name>: <message>` and exit 2.\n\n\
-Examples:\n  deadbolt kms new-root-key ~/.deadbolt-root.key\n  \
-export DEADBOLT_KMS_ROOT_KEY_FILE=~/.deadbolt-root.key\n  \
-deadbolt kms create-key --description 'app data' --alias alias/app --rotation\n  \
-echo -n secret | deadbolt kms encrypt --key alias/app --context app=web > secret.b64\n  \
-deadbolt kms decrypt --context app=web --in secret.b64\n  \
-deadbolt kms encrypt-file --key alias/app --context app=web data.csv data.csv.enc\n  \
-deadbolt kms call ListAliases '{\"Limit\": 10}'\n  \
-deadbolt kms serve --allow-unsigned"
-)]
-pub struct KmsArgs {
-    /// The keystore directory (default: $DEADBOLT_KMS_KEYSTORE, else .deadbolt/keystore).
-    #[arg(long, global = true, value_name = "PATH")]
-    pub keystore: Option<PathBuf>,
-    /// File holding the root key: 64 hex digits, readable by its owner only.
-    #[arg(long, global = true, value_name = "FILE")]
-    pub root_key_file: Option<PathBuf>,
-    #[command(subcommand)]
-    pub verb: KmsVerb,
-}
-
-/// A key named by its id, key ARN, alias name or alias ARN, positionally or with --key.
-#[derive(Args, Clone)]
-pub struct KeyRef {
-    /// Key id, key ARN, alias name (alias/...) or alias ARN.
-    #[arg(value_name = "KEY", required_unless_present = "key_flag")]
-    key: Option<String>,
-    /// The same, as an option.
-    #[arg(long = "key", short = 'k', value_name = "KEY", conflicts_with = "key")]
-    key_flag: Option<String>,
-}
-
-impl KeyRef {
-    fn get(&self) -> &str {
-        self.key
-            .as_deref()
-            .or(self.key_flag.as_deref())
-            .unwrap_or_default()
-    }
-}
-
-#[derive(Args, Clone, Default)]
-pub struct ContextArgs {
-    /// Encryption context pair KEY=VALUE (repeatable).
-    #[arg(long = "context", short = 'c', value_name = "KEY=VALUE")]
-    context: Vec<String>,
-}
-
-#[derive(Subcommand)]
-pub enum KmsVerb {
-    /// Create the keystore (optionally for another region and account).
-    Init {
-        #[arg(long, default_value = "us-east-1")]
-        region: String,
-        #[arg(long, default_value = "111122223333")]
-        account: String,
-    },
-    /// Write a new random root key to FILE (mode 0600; never overwrites).
-    NewRootKey {
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-    },
-    /// Create a symmetric encryption key; prints its key id and ARN.
-    CreateKey {
-        #[arg(long, default_value = "")]
-        description: String,
-        /// Also create this alias (alias/NAME) for the key.
-        #[arg(long, value_name = "ALIAS")]
-        alias: Option<String>,
-        /// Enable automatic rotation.
-        #[arg(long)]
-        rotation: bool,
-        /// Rotation period with --rotation (90–2560 days; default 365).
-        #[arg(long, value_name = "DAYS", requires = "rotation")]
-        rotation_period_days: Option<u32>,
-        /// Key policy document (JSON file); default: the account may do everything.
-        #[arg(long, value_name = "FILE")]
-        policy: Option<PathBuf>,
-        /// Tag KEY=VALUE (repeatable).
-        #[arg(long = "tag", value_name = "KEY=VALUE")]
-        tags: Vec<String>,
-    },
-    /// Create keys one after another, printing each key id once it is durable.
-    #[command(hide = true)]
-    CreateKeys {
-        #[arg(long, default_value_t = 10)]
-        count: usize,
-    },
-    /// Show a key (DescribeKey).
-    DescribeKey {
-        #[command(flatten)]
-        key: KeyRef,
-    },
-    /// List the keys: id, state, aliases, description.
-    ListKeys {
-        /// Print the ListKeys response instead.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Create an alias for a key.
-    CreateAlias {
-        /// The alias name: alias/NAME.
-        #[arg(value_name = "ALIAS")]
-        alias: String,
-        #[command(flatten)]
-        key: KeyRef,
-    },
-    /// Point an existing alias at another key.
-    UpdateAlias {
-        /// The alias name: alias/NAME.
-        #[arg(value_name = "ALIAS")]
-        alias: String,
-        #[command(flatten)]
-        key: KeyRef,
-    },
-    /// Delete an alias.
-    DeleteAlias {
-        /// The alias name: alias/NAME.
-        #[arg(value_name = "ALIAS")]
-        alias: String,
-    },
-    /// List aliases (of one key with --key).
-    ListAliases {
-        #[arg(long, short = 'k', value_name = "KEY")]
-        key: Option<String>,
-    },
-    /// Enable a key.
-    EnableKey {
-        #[command(flatten)]
-        key: KeyRef,
-    },
-    /// Disable a key (cryptographic operations then fail with DisabledException).
-    DisableKey {
-        #[command(flatten)]
-        key: KeyRef,
-    },
-    /// Schedule a key's deletion after a waiting period (7–30 days).
-    ScheduleDeletion {
-        #[command(flatten)]
-        key: KeyRef,
-        #[arg(long, value_name = "DAYS", default_value_t = 30)]
-        days: i64,
-    },
-    /// Cancel a scheduled deletion (the key stays Disabled).
-    CancelDeletion {
-        #[command(flatten)]
-        key: KeyRef,
-    },
-    /// Enable automatic rotation.
-    EnableRotation {
-        #[command(flatten)]
-        key: KeyRef,
-        /// 90–2560 days (default 365).
-        #[arg(long, value_name = "DAYS")]
-        period_days: Option<i64>,
-    },
-    /// Disable automatic rotation.
-    DisableRotation {
-        #[command(flatten)]
-        key: KeyRef,
-    },
-    /// Rotate a key now (RotateKeyOnDemand); old ciphertexts still decrypt.
-    Rotate {
-        #[command(flatten)]
-        key: KeyRef,
-    },
-    /// Show a key's rotation status.
-    RotationStatus {
-        #[command(flatten)]
-        key: KeyRef,
-    },
-    /// Encrypt up to 4096 bytes (stdin or --in); prints the ciphertext blob in base64.
-    Encrypt {
-        #[arg(long, short = 'k', value_name = "KEY")]
-        key: String,
-        #[command(flatten)]
-        context: ContextArgs,
-        /// Read the plaintext from FILE instead of stdin.
-        #[arg(long = "in", value_name = "FILE")]
-        input: Option<PathBuf>,
-    },
-    /// Decrypt a base64 ciphertext blob (stdin or --in); writes the plaintext.
-    Decrypt {
-        /// The key the ciphertext must have been made under.
-        #[arg(long, short = 'k', value_name = "KEY")]
-        key: Option<String>,
-        #[command(flatten)]
-        context: ContextArgs,
-        #[arg(long = "in", value_name = "FILE")]
-        input: Option<PathBuf>,
-        /// Write the plaintext to FILE (atomically) instead of stdout.
-        #[arg(long = "out", value_name = "FILE")]
-        output: Option<PathBuf>,
-    },
-    /// Generate a data key; prints the GenerateDataKey response (plaintext and blob, base64).
-    GenerateDataKey {
-        #[arg(long, short = 'k', value_name = "KEY")]
-        key: String,
-        #[command(flatten)]
-        context: ContextArgs,
-        /// Length in bytes (1–1024); default: AES_256 (32 bytes).
-        #[arg(long, value_name = "N")]
-        bytes: Option<i64>,
-        /// Print only the encrypted key (GenerateDataKeyWithoutPlaintext).
-        #[arg(long)]
-        without_plaintext: bool,
-    },
-    /// Replace a key's policy with the JSON document in FILE.
-    PutKeyPolicy {
-        #[arg(long, short = 'k', value_name = "KEY")]
-        key: String,
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-        /// Accept a policy that would stop you from changing it later.
-        #[arg(long)]
-        bypass_policy_lockout_safety_check: bool,
-    },
-    /// Print a key's policy.
-    GetKeyPolicy {
-        #[command(flatten)]
-        key: KeyRef,
-    },
-    /// Give a principal the use of a key (CreateGrant); prints the grant id and token.
-    CreateGrant {
-        #[arg(long, short = 'k', value_name = "KEY")]
-        key: String,
-        #[arg(long, value_name = "PRINCIPAL")]
-        grantee: String,
-        /// Operations, comma-separated (Encrypt,Decrypt,GenerateDataKey,...).
-        #[arg(long, value_name = "OPS", value_delimiter = ',', required = true)]
-        operations: Vec<String>,
-        #[arg(long, value_name = "PRINCIPAL")]
-        retiring: Option<String>,
-        /// Constraint: the request's context must include these pairs (repeatable).
-        #[arg(long = "context-subset", value_name = "KEY=VALUE")]
-        subset: Vec<String>,
-        /// Constraint: the request's context must be exactly these pairs (repeatable).
-        #[arg(
-            long = "context-equals",
-            value_name = "KEY=VALUE",
-            conflicts_with = "subset"
-        )]
-        equals: Vec<String>,
-    },
-    /// List a key's grants.
-    ListGrants {
-        #[command(flatten)]
-        key: KeyRef,
-    },
-    /// Revoke a grant.
-    RevokeGrant {
-        #[arg(long, short = 'k', value_name = "KEY")]
-        key: String,
-        #[arg(value_name = "GRANT_ID")]
-        grant_id: String,
-    },
-    /// Envelope-encrypt a file of any size under a key (atomic output).
-    EncryptFile {
-        #[arg(long, short = 'k', value_name = "KEY")]
-        key: String,
-        #[command(flatten)]
-        context: ContextArgs,
-        #[arg(value_name = "IN")]
-        input: PathBuf,
-        #[arg(value_name = "OUT")]
-        output: PathBuf,
-    },
-    /// Decrypt an envelope-encrypted file (atomic output). With --context, the
-    /// file's encryption context must be exactly that.
-    DecryptFile {
-        #[command(flatten)]
-        context: ContextArgs,
-        #[arg(value_name = "IN")]
-        input: PathBuf,
-        #[arg(value_name = "OUT")]
-        output: PathBuf,
-    },
-    /// Run any KMS operation: OPERATION and its JSON input (argument or stdin).
-    Call {
-        /// E.g. ListKeys, TagResource, ReEncrypt.
-        #[arg(value_name = "OPERATION")]
-        operation: String,
-        /// The request JSON (default: read from stdin; `{}` when stdin is a terminal).
-        #[arg(value_name = "JSON")]
-        input: Option<String>,
-    },
-    /// Serve the AWS KMS JSON API (for the AWS CLI and SDKs via endpoint_url).
-    Serve {
-        /// HOST:PORT to listen on.
-        #[arg(long, default_value = "127.0.0.1:4599")]
-        addr: String,
-        /// Access keys file: a JSON object mapping each access key id to
-        /// {"secret": "...", "principal": "arn:aws:iam::ACCOUNT:user/NAME"}.
-        #[arg(long, value_name = "FILE")]
-        access_keys: Option<PathBuf>,
-        /// Largest request body accepted, in bytes (413 beyond).
-        #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
-        max_body: usize,
-        /// Requests without a signature act as the account root.
-        #[arg(long)]
-        allow_unsigned: bool,
-        /// Allow a non-loopback --addr.
-        #[arg(long)]
-        allow_remote: bool,
-        /// Worker threads (default: 4 per core, 4–64).
-        #[arg(long, value_name = "N")]
-        threads: Option<usize>,
-        /// Write the bound address to FILE once listening.
-        #[arg(long, value_name = "FILE")]
-        port_file: Option<PathBuf>,
-        /// Log one line per request to stderr.
-        #[arg(long)]
-        log_requests: bool,
-    },
-}
 
 fn keystore_path(a: &Option<PathBuf>) -> PathBuf {
     if let Some(p) = a {
@@ -378,12 +65,14 @@ type Res = Result<(), Failure>;
 pub fn run_kms(a: KmsArgs) -> u8 {
     match run(a) {
         Ok(()) => 0,
+        // The keystore's owner sees the detail (paths, OS errors) that a
+        // client of the endpoint never does.
         Err(Failure::Kms(e)) => {
-            eprintln!("error: {}: {}", e.kind, e.message);
+            eprintln!("error: {}: {}", e.kind, escape_control(e.owner_message()));
             EXIT_ERROR
         }
         Err(Failure::Plain(m)) => {
-            eprintln!("error: {m}");
+            eprintln!("error: {}", escape_control(&m));
             EXIT_ERROR
         }
     }
@@ -439,10 +128,21 @@ fn write_atomic_with<T>(
     Ok(v)
 }
 
+/// The keystore and who the command line acts as: the account root, in
+/// `--region` (checked against the public regions and the home region).
 fn open_kms(a: &KmsArgs, path: &Path) -> Result<(Kms, Caller), Failure> {
     let root = RootKey::from_env_or_file(a.root_key_file.as_deref())?;
     let kms = Kms::open(path, root)?;
-    let caller = Caller::local_admin(&kms.account()?);
+    let home = kms.region()?;
+    let region = a.region.clone().unwrap_or_else(|| home.clone());
+    if !Regions::Public.allows(&region, &home) {
+        return Err(Failure::Plain(format!(
+            "--region {region:?} is not a public AWS region nor the keystore's home region {home} \
+             (public regions: {})",
+            PUBLIC_REGIONS.join(", ")
+        )));
+    }
+    let caller = Caller::local_admin(&kms.account()?).in_region(region);
     Ok((kms, caller))
 }
 
@@ -450,15 +150,16 @@ fn run(a: KmsArgs) -> Res {
     let path = keystore_path(&a.keystore);
     match &a.verb {
         KmsVerb::NewRootKey { file } => return new_root_key(file),
-        KmsVerb::Init { region, account } => {
+        KmsVerb::Init { account } => {
+            let home_region = a.region.clone().unwrap_or_else(|| "us-east-1".into());
             let root = RootKey::from_env_or_file(a.root_key_file.as_deref())?;
             let opts = StoreOptions {
-                region: region.clone(),
+                region: home_region.clone(),
                 account: account.clone(),
             };
             Kms::create(&path, root, &opts)?;
             println!(
-                "keystore {} (region {region}, account {account})",
+                "keystore {} (home region {home_region}, account {account})",
                 path.display()
             );
             return Ok(());
@@ -468,6 +169,8 @@ fn run(a: KmsArgs) -> Res {
     }
     let (kms, me) = open_kms(&a, &path)?;
     let call = |op: &str, input: Value| kms.call(op, &me, input);
+    // Management operations take a key id or ARN; aliases are resolved first.
+    let target = |key: &str| target_id(&kms, &me, key);
     match a.verb {
         KmsVerb::NewRootKey { .. } | KmsVerb::Init { .. } | KmsVerb::Serve { .. } => {
             unreachable!("handled above")
@@ -533,48 +236,22 @@ fn run(a: KmsArgs) -> Res {
         }
         KmsVerb::ListKeys { json: as_json } => {
             if as_json {
-                let mut keys = Vec::new();
-                let mut marker: Option<String> = None;
-                loop {
-                    let mut input = json!({"Limit": 1000});
-                    if let Some(m) = &marker {
-                        input["Marker"] = json!(m);
-                    }
-                    let out = call("ListKeys", input)?;
-                    keys.extend(out["Keys"].as_array().cloned().unwrap_or_default());
-                    match out["NextMarker"].as_str() {
-                        Some(m) => marker = Some(m.to_string()),
-                        None => break,
-                    }
-                }
+                let keys = paged(&call, "ListKeys", json!({"Limit": 1000}), "Keys")?;
                 print_json(&json!({"Keys": keys, "Truncated": false}));
             } else {
-                for k in kms.list_keys()? {
-                    let aliases = if k.aliases.is_empty() {
-                        "-".to_string()
-                    } else {
-                        k.aliases.join(",")
-                    };
-                    println!(
-                        "{}  {:<15}  {}  {}",
-                        k.key_id,
-                        k.state.as_str(),
-                        aliases,
-                        k.description
-                    );
-                }
+                list_keys(&kms)?;
             }
         }
-        KmsVerb::CreateAlias { alias, key } => {
+        KmsVerb::CreateAlias { key, alias } => {
             call(
                 "CreateAlias",
-                json!({"AliasName": alias, "TargetKeyId": target_id(&kms, key.get())?}),
+                json!({"AliasName": alias, "TargetKeyId": target(key.get())?}),
             )?;
         }
-        KmsVerb::UpdateAlias { alias, key } => {
+        KmsVerb::UpdateAlias { key, alias } => {
             call(
                 "UpdateAlias",
-                json!({"AliasName": alias, "TargetKeyId": target_id(&kms, key.get())?}),
+                json!({"AliasName": alias, "TargetKeyId": target(key.get())?}),
             )?;
         }
         KmsVerb::DeleteAlias { alias } => {
@@ -582,68 +259,50 @@ fn run(a: KmsArgs) -> Res {
         }
         KmsVerb::ListAliases { key } => {
             let mut input = json!({"Limit": 100});
-            if let Some(k) = key {
-                input["KeyId"] = json!(target_id(&kms, &k)?);
+            if let Some(k) = key.get() {
+                input["KeyId"] = json!(target(k)?);
             }
-            let mut all = Vec::new();
-            loop {
-                let out = call("ListAliases", input.clone())?;
-                all.extend(out["Aliases"].as_array().cloned().unwrap_or_default());
-                match out["NextMarker"].as_str() {
-                    Some(m) => input["Marker"] = json!(m),
-                    None => break,
-                }
-            }
-            for al in all {
+            for al in paged(&call, "ListAliases", input, "Aliases")? {
                 println!(
                     "{}  {}",
-                    al["AliasName"].as_str().unwrap_or_default(),
-                    al["TargetKeyId"].as_str().unwrap_or_default()
+                    escape_control(al["AliasName"].as_str().unwrap_or_default()),
+                    escape_control(al["TargetKeyId"].as_str().unwrap_or_default())
                 );
             }
         }
         KmsVerb::EnableKey { key } => {
-            call("EnableKey", json!({"KeyId": target_id(&kms, key.get())?}))?;
+            call("EnableKey", json!({"KeyId": target(key.get())?}))?;
         }
         KmsVerb::DisableKey { key } => {
-            call("DisableKey", json!({"KeyId": target_id(&kms, key.get())?}))?;
+            call("DisableKey", json!({"KeyId": target(key.get())?}))?;
         }
         KmsVerb::ScheduleDeletion { key, days } => {
             let out = call(
                 "ScheduleKeyDeletion",
-                json!({"KeyId": target_id(&kms, key.get())?, "PendingWindowInDays": days}),
+                json!({"KeyId": target(key.get())?, "PendingWindowInDays": days}),
             )?;
             print_json(&out);
         }
         KmsVerb::CancelDeletion { key } => {
-            call(
-                "CancelKeyDeletion",
-                json!({"KeyId": target_id(&kms, key.get())?}),
-            )?;
+            call("CancelKeyDeletion", json!({"KeyId": target(key.get())?}))?;
         }
         KmsVerb::EnableRotation { key, period_days } => {
-            let mut input = json!({"KeyId": target_id(&kms, key.get())?});
+            let mut input = json!({"KeyId": target(key.get())?});
             if let Some(d) = period_days {
                 input["RotationPeriodInDays"] = json!(d);
             }
             call("EnableKeyRotation", input)?;
         }
         KmsVerb::DisableRotation { key } => {
-            call(
-                "DisableKeyRotation",
-                json!({"KeyId": target_id(&kms, key.get())?}),
-            )?;
+            call("DisableKeyRotation", json!({"KeyId": target(key.get())?}))?;
         }
         KmsVerb::Rotate { key } => {
-            call(
-                "RotateKeyOnDemand",
-                json!({"KeyId": target_id(&kms, key.get())?}),
-            )?;
+            call("RotateKeyOnDemand", json!({"KeyId": target(key.get())?}))?;
         }
         KmsVerb::RotationStatus { key } => {
             print_json(&call(
                 "GetKeyRotationStatus",
-                json!({"KeyId": target_id(&kms, key.get())?}),
+                json!({"KeyId": target(key.get())?}),
             )?);
         }
         KmsVerb::Encrypt {
@@ -654,7 +313,7 @@ fn run(a: KmsArgs) -> Res {
             let plain = zeroize::Zeroizing::new(read_input(input.as_deref())?);
             let out = call(
                 "Encrypt",
-                json!({"KeyId": key, "Plaintext": B64.encode(plain.as_slice()), "EncryptionContext": context(&c)?}),
+                json!({"KeyId": key.get(), "Plaintext": B64.encode(plain.as_slice()), "EncryptionContext": context(&c)?}),
             )?;
             println!("{}", out["CiphertextBlob"].as_str().unwrap_or_default());
         }
@@ -669,7 +328,7 @@ fn run(a: KmsArgs) -> Res {
                 .map_err(|_| "the ciphertext must be base64 text".to_string())?;
             let compact: String = text.split_whitespace().collect();
             let mut req = json!({"CiphertextBlob": compact, "EncryptionContext": context(&c)?});
-            if let Some(k) = key {
+            if let Some(k) = key.get() {
                 req["KeyId"] = json!(k);
             }
             let out = call("Decrypt", req)?;
@@ -696,7 +355,7 @@ fn run(a: KmsArgs) -> Res {
             bytes,
             without_plaintext,
         } => {
-            let mut input = json!({"KeyId": key, "EncryptionContext": context(&c)?});
+            let mut input = json!({"KeyId": key.get(), "EncryptionContext": context(&c)?});
             match bytes {
                 Some(n) => input["NumberOfBytes"] = json!(n),
                 None => input["KeySpec"] = json!("AES_256"),
@@ -710,26 +369,26 @@ fn run(a: KmsArgs) -> Res {
         }
         KmsVerb::PutKeyPolicy {
             key,
-            file,
+            policy,
             bypass_policy_lockout_safety_check,
         } => {
-            let doc = std::fs::read_to_string(&file)
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let doc = std::fs::read_to_string(&policy)
+                .map_err(|e| format!("cannot read {}: {e}", policy.display()))?;
             call(
                 "PutKeyPolicy",
                 json!({
-                    "KeyId": target_id(&kms, &key)?,
+                    "KeyId": target(key.get())?,
                     "Policy": doc,
                     "BypassPolicyLockoutSafetyCheck": bypass_policy_lockout_safety_check,
                 }),
             )?;
         }
         KmsVerb::GetKeyPolicy { key } => {
-            let out = call(
-                "GetKeyPolicy",
-                json!({"KeyId": target_id(&kms, key.get())?}),
-            )?;
-            println!("{}", out["Policy"].as_str().unwrap_or_default());
+            let out = call("GetKeyPolicy", json!({"KeyId": target(key.get())?}))?;
+            println!(
+                "{}",
+                escape_control(out["Policy"].as_str().unwrap_or_default())
+            );
         }
         KmsVerb::CreateGrant {
             key,
@@ -740,7 +399,7 @@ fn run(a: KmsArgs) -> Res {
             equals,
         } => {
             let mut input = json!({
-                "KeyId": target_id(&kms, &key)?,
+                "KeyId": target(key.get())?,
                 "GranteePrincipal": grantee,
                 "Operations": operations,
             });
@@ -756,23 +415,13 @@ fn run(a: KmsArgs) -> Res {
             print_json(&call("CreateGrant", input)?);
         }
         KmsVerb::ListGrants { key } => {
-            let id = target_id(&kms, key.get())?;
-            let mut input = json!({"KeyId": id, "Limit": 100});
-            let mut all = Vec::new();
-            loop {
-                let out = call("ListGrants", input.clone())?;
-                all.extend(out["Grants"].as_array().cloned().unwrap_or_default());
-                match out["NextMarker"].as_str() {
-                    Some(m) => input["Marker"] = json!(m),
-                    None => break,
-                }
-            }
-            print_json(&json!({ "Grants": all }));
+            let input = json!({"KeyId": target(key.get())?, "Limit": 100});
+            print_json(&json!({ "Grants": paged(&call, "ListGrants", input, "Grants")? }));
         }
         KmsVerb::RevokeGrant { key, grant_id } => {
             call(
                 "RevokeGrant",
-                json!({"KeyId": target_id(&kms, &key)?, "GrantId": grant_id}),
+                json!({"KeyId": target(key.get())?, "GrantId": grant_id}),
             )?;
         }
         KmsVerb::EncryptFile {
@@ -787,7 +436,14 @@ fn run(a: KmsArgs) -> Res {
             let reader = std::io::BufReader::new(inf);
             let kid = write_atomic_with(&output, |f| {
                 let w = std::io::BufWriter::new(f);
-                Ok(envelope::encrypt_stream(&kms, &me, &key, &ctx, reader, w)?)
+                Ok(envelope::encrypt_stream(
+                    &kms,
+                    &me,
+                    key.get(),
+                    &ctx,
+                    reader,
+                    w,
+                )?)
             })?;
             eprintln!(
                 "encrypted {} under {kid} -> {}",
@@ -849,11 +505,61 @@ fn run(a: KmsArgs) -> Res {
     Ok(())
 }
 
+/// Every page of a listing operation: the items under `field`.
+fn paged(
+    call: &dyn Fn(&str, Value) -> Result<Value, KmsError>,
+    op: &str,
+    mut input: Value,
+    field: &str,
+) -> Result<Vec<Value>, Failure> {
+    let mut all = Vec::new();
+    loop {
+        let out = call(op, input.clone())?;
+        all.extend(out[field].as_array().cloned().unwrap_or_default());
+        match out["NextMarker"].as_str() {
+            Some(m) => input["Marker"] = json!(m),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// `list-keys`: one line per key of every region, then one per key whose
+/// record is damaged. Descriptions and aliases come from the keystore: every
+/// control character in them is escaped.
+fn list_keys(kms: &Kms) -> Res {
+    for k in kms.list_keys()? {
+        let aliases = if k.aliases.is_empty() {
+            "-".to_string()
+        } else {
+            k.aliases.join(",")
+        };
+        println!(
+            "{}  {}  {:<15}  {}  {}",
+            k.key_id,
+            k.region,
+            k.state.as_str(),
+            escape_control(&aliases),
+            escape_control(&k.description)
+        );
+    }
+    for (id, _) in kms.damaged_keys()? {
+        println!(
+            "{id}  -  {:<15}  -  (its keystore record is damaged: see the warning above)",
+            "Damaged"
+        );
+    }
+    Ok(())
+}
+
 /// Management operations take a key id or key ARN; the CLI also accepts
-/// aliases for them by resolving the alias first.
-fn target_id(kms: &Kms, key: &str) -> Result<String, Failure> {
+/// aliases for them by resolving the alias first (in the caller's region).
+fn target_id(kms: &Kms, me: &Caller, key: &str) -> Result<String, Failure> {
     if key.starts_with("alias/") || key.contains(":alias/") {
-        return Ok(kms.describe(key)?.key_id);
+        let out = kms.call("DescribeKey", me, json!({ "KeyId": key }))?;
+        return Ok(out["KeyMetadata"]["KeyId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string());
     }
     Ok(key.to_string())
 }
@@ -890,8 +596,12 @@ fn serve(a: &KmsArgs, path: &Path) -> Res {
         access_keys,
         max_body,
         allow_unsigned,
+        regions,
         allow_remote,
         threads,
+        max_connections,
+        max_connections_per_address,
+        head_timeout,
         port_file,
         log_requests,
     } = &a.verb
@@ -904,8 +614,15 @@ fn serve(a: &KmsArgs, path: &Path) -> Res {
     o.access_keys = access_keys.clone();
     o.max_body = *max_body;
     o.allow_unsigned = *allow_unsigned;
+    o.region = a.region.clone();
+    if let Some(list) = regions {
+        o.regions = Regions::parse_list(list)?;
+    }
     o.allow_remote = *allow_remote;
     o.threads = threads.unwrap_or(0);
+    o.max_connections = *max_connections;
+    o.max_connections_per_address = *max_connections_per_address;
+    o.head_timeout = std::time::Duration::from_secs((*head_timeout).max(1));
     o.port_file = port_file.clone();
     o.log_requests = *log_requests;
     deadbolt::kms::server::serve(o).map_err(Failure::Plain)

@@ -19,10 +19,12 @@ impl Kms {
     pub fn describe(&self, key_ref: &str) -> Result<KeyInfo, KmsError> {
         let (st, id) = self.resolve_ref(key_ref)?;
         let rec = st.key(&id).expect("resolved");
-        Ok(Kms::key_info(&st.config, st.as_ref(), rec))
+        Ok(self.key_info(&st.config, st.as_ref(), rec))
     }
 
-    /// Every key that is not yet deleted, in key id order.
+    /// Every key that is not yet deleted, of every region, in key id order
+    /// (keys whose stored record is damaged are left out: see
+    /// [`Kms::damaged_keys`]).
     pub fn list_keys(&self) -> Result<Vec<KeyInfo>, KmsError> {
         let st = self.snapshot()?;
         let now = self.now();
@@ -30,7 +32,18 @@ impl Kms {
             .keys
             .values()
             .filter(|k| !k.is_deleted(now))
-            .map(|k| Kms::key_info(&st.config, st.as_ref(), k))
+            .map(|k| self.key_info(&st.config, st.as_ref(), k))
+            .collect())
+    }
+
+    /// The keys whose stored record is damaged or was altered: key id and what
+    /// is wrong (with the file's path; for the keystore's owner).
+    pub fn damaged_keys(&self) -> Result<Vec<(String, String)>, KmsError> {
+        let st = self.snapshot()?;
+        Ok(st
+            .damaged
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }
 

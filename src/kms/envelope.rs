@@ -262,8 +262,8 @@ fn decrypt_inner(
         }
     }
     let action = check_policy.then_some("Decrypt");
-    let (dk, kid, _) = kms.decrypt_checked(caller, &h.wrapped, &h.context, None, action, None)?;
-    let kid = KeyId(kid);
+    let opened = kms.decrypt_checked(caller, &h.wrapped, &h.context, None, action, None)?;
+    let (dk, kid) = (opened.plaintext, KeyId(opened.key_id));
     if dk.len() != 32 {
         return Err(bad("the wrapped data key is not 32 bytes"));
     }

@@ -1,5 +1,9 @@
 //! Errors with AWS KMS semantics: `kind` is the AWS `__type` (for example
 //! `NotFoundException`), `status` the HTTP status the endpoint answers with.
+//!
+//! `message` is what a client may see: it never names a file of the server.
+//! `detail`, when set, is the same failure as the keystore's owner needs it
+//! (file paths, the OS error): the endpoint logs it, the command line prints it.
 
 use std::fmt;
 
@@ -11,6 +15,8 @@ pub struct KmsError {
     pub message: String,
     /// 400, or 500 for `KMSInternalException`.
     pub status: u16,
+    /// The owner's view of the failure (paths included), for logs.
+    pub detail: Option<String>,
 }
 
 impl KmsError {
@@ -24,7 +30,20 @@ impl KmsError {
             kind,
             message: message.into(),
             status,
+            detail: None,
         }
+    }
+
+    /// Adds the owner's view of the failure (see the module docs).
+    pub fn with_detail(mut self, detail: impl Into<String>) -> KmsError {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// The detail when there is one, else the message: what the keystore's
+    /// owner (the command line, the server log) is shown.
+    pub fn owner_message(&self) -> &str {
+        self.detail.as_deref().unwrap_or(&self.message)
     }
 
     pub fn not_found(m: impl Into<String>) -> KmsError {
@@ -87,9 +106,18 @@ impl KmsError {
         serde_json::json!({"__type": self.kind, "message": self.message})
     }
 
-    /// An I/O failure of the keystore.
+    /// An I/O failure of the keystore: `what` names the file (it goes into the
+    /// detail only); the client is told the operation and the OS error.
     pub(crate) fn io(what: impl fmt::Display, e: std::io::Error) -> KmsError {
-        KmsError::internal(format!("{what}: {e}"))
+        let verb = if e.kind() == std::io::ErrorKind::NotFound {
+            "find"
+        } else {
+            "use"
+        };
+        KmsError::internal(format!(
+            "the keystore could not {verb} one of its files: {e}"
+        ))
+        .with_detail(format!("{what}: {e}"))
     }
 }
 
@@ -102,9 +130,10 @@ pub(crate) fn lower_first(s: &str) -> String {
     }
 }
 
+/// The owner's view: `kind: detail` (or `kind: message` without a detail).
 impl fmt::Display for KmsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind, self.message)
+        write!(f, "{}: {}", self.kind, self.owner_message())
     }
 }
 

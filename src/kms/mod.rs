@@ -18,9 +18,11 @@ mod input;
 pub mod model;
 mod ops;
 pub mod policy;
+pub mod regions;
 pub mod rootkey;
 pub mod server;
 pub mod store;
+pub mod text;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,9 +34,9 @@ pub use crypto::EncryptionContext;
 pub use envelope::{decrypt_envelope_file, verify_sample};
 pub use error::KmsError;
 pub use model::{GrantConstraints, KeyInfo, KeyManager, KeyState};
-pub use ops::OPERATIONS;
+pub use ops::{MAX_ON_DEMAND_ROTATIONS, OPERATIONS};
 pub use rootkey::RootKey;
-pub use store::StoreOptions;
+pub use store::{Log, StoreOptions};
 
 /// Who makes a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +49,11 @@ pub struct Caller {
     /// The `kms:ViaService` value when an AWS service calls on the principal's
     /// behalf (e.g. `ec2.us-east-1.amazonaws.com`).
     pub via_service: Option<String>,
+    /// The region the request is sent to (the endpoint takes it from the
+    /// SigV4 credential scope). `None`, for in-process callers: keys named by
+    /// id are found in any region, and aliases, new keys and lists are those
+    /// of the keystore's home region.
+    pub region: Option<String>,
 }
 
 impl Caller {
@@ -56,7 +63,14 @@ impl Caller {
             principal: format!("arn:aws:iam::{account}:root"),
             account: account.to_string(),
             via_service: None,
+            region: None,
         }
+    }
+
+    /// The same caller, sending its requests to `region`.
+    pub fn in_region(mut self, region: impl Into<String>) -> Caller {
+        self.region = Some(region.into());
+        self
     }
 
     /// A caller from a principal: an IAM/STS ARN (its account is taken from
@@ -69,6 +83,7 @@ impl Caller {
             principal: principal.to_string(),
             account: policy::arn_account(principal).unwrap_or("").to_string(),
             via_service: None,
+            region: None,
         }
     }
 }
@@ -175,7 +190,13 @@ impl Kms {
         self.inner.store.dir().to_path_buf()
     }
 
-    /// The store's region and account (fixed when it was created).
+    /// Replaces where the keystore reports damage and readable files (stderr
+    /// by default): each report once, with the file's path.
+    pub fn set_log(&self, log: Log) {
+        self.inner.store.set_log(log);
+    }
+
+    /// The store's home region and account (fixed when it was created).
     pub fn region(&self) -> Result<String, KmsError> {
         Ok(self.inner.store.snapshot()?.config.region.clone())
     }

@@ -1,5 +1,7 @@
-//! What the keystore stores (one JSON document per key, one for the aliases, one
-//! for the store's configuration) and the public view of a key ([`KeyInfo`]).
+//! What the keystore stores (one JSON document per key, one for the aliases of
+//! every region, one for the store's configuration) and the public view of a key
+//! ([`KeyInfo`]). How the documents are authenticated on disk is in
+//! [`store`](super::store).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -39,17 +41,24 @@ impl Sealed {
     }
 }
 
-/// `config.json`: written once, when the store is created.
+/// `config.json`: written when the store is created (and when a format-1 store
+/// is upgraded).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct StoreConfig {
     pub format: u32,
     pub store_id: String,
+    /// The home region: where requests without a region of their own (the
+    /// command line without `--region`, unsigned requests) are served.
     pub region: String,
     pub account: String,
     pub created: f64,
     /// A known plaintext sealed under the key-encryption key: tells a wrong
     /// root key from a damaged store.
     pub verifier: Sealed,
+    /// Format 2: HMAC-SHA256 (hex) of the format, store id, home region and
+    /// account under a key derived from the root key.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mac: Option<String>,
 }
 
 /// The state of a key, as AWS names it.
@@ -172,11 +181,14 @@ impl fmt::Debug for GrantRecord {
     }
 }
 
-/// `keys/<key id>.json`.
+/// One key: the body of `keys/<key id>.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct KeyRecord {
     pub format: u32,
     pub key_id: String,
+    /// The region the key was made in (its ARN carries it).
+    #[serde(default)]
+    pub region: String,
     pub created: f64,
     pub description: String,
     pub state: KeyState,
@@ -242,9 +254,12 @@ pub(crate) struct AliasRecord {
     pub updated: f64,
 }
 
-/// `aliases.json`.
+/// Aliases by region, then by name (`alias/...`): the body of `aliases.json`.
+pub(crate) type Aliases = BTreeMap<String, BTreeMap<String, AliasRecord>>;
+
+/// `aliases.json` of a format-1 store (one region).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct AliasFile {
+pub(crate) struct AliasFileV1 {
     pub format: u32,
     pub aliases: BTreeMap<String, AliasRecord>,
 }
@@ -256,6 +271,8 @@ pub struct KeyInfo {
     pub key_id: String,
     pub arn: String,
     pub account: String,
+    /// The region the key lives in.
+    pub region: String,
     pub state: KeyState,
     pub enabled: bool,
     pub manager: KeyManager,
@@ -272,6 +289,9 @@ pub struct KeyInfo {
     pub next_rotation: Option<f64>,
     /// How many backing key versions the key has (1 + rotations).
     pub backing_versions: u32,
+    /// The id of the current backing key (`CurrentKeyMaterialId`: 64 hex
+    /// digits; it changes on every rotation).
+    pub current_key_material_id: String,
     /// Alias names (`alias/...`), sorted.
     pub aliases: Vec<String>,
     pub policy: Option<String>,

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::access_keys::AccessKeys;
 use super::http::{HttpError, Request, Response};
 use super::sigv4::{self, AuthError, RequestParts, Verifier};
+use crate::kms::regions::Regions;
 use crate::kms::{Caller, Kms, KmsError};
 
 /// The `X-Amz-Target` prefix of AWS KMS operations.
@@ -19,18 +20,30 @@ pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 pub struct Service {
     pub kms: Kms,
     pub keys: AccessKeys,
+    /// Local-use mode: unsigned requests, and requests signed with an access
+    /// key id that `keys` does not have, act as the account root (their
+    /// signature is not checked). Requests signed with a configured access key
+    /// are verified as always.
     pub allow_unsigned: bool,
-    /// The account an unsigned request acts in.
+    /// The account those requests act in (the keystore's).
     pub account: String,
+    /// The region an unsigned request is served in.
+    pub region: String,
+    /// The keystore's home region (always served).
+    pub home_region: String,
+    /// The regions a credential scope may name.
+    pub regions: Regions,
     pub log_requests: bool,
 }
 
-/// An error answer: HTTP status, AWS `__type`, message.
+/// An error answer: HTTP status, AWS `__type`, message; and what the server
+/// logs about it (never sent).
 #[derive(Debug)]
 pub struct ApiError {
     pub status: u16,
     pub kind: &'static str,
     pub message: String,
+    pub detail: Option<String>,
 }
 
 impl ApiError {
@@ -39,6 +52,7 @@ impl ApiError {
             status: 400,
             kind,
             message: message.into(),
+            detail: None,
         }
     }
 }
@@ -49,6 +63,7 @@ impl From<KmsError> for ApiError {
             status: e.status,
             kind: e.kind,
             message: e.message,
+            detail: e.detail,
         }
     }
 }
@@ -65,6 +80,7 @@ impl From<HttpError> for ApiError {
             status: e.status,
             kind: e.kind,
             message: e.message,
+            detail: None,
         }
     }
 }
@@ -149,12 +165,37 @@ fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
 }
 
 impl Service {
-    /// Who is calling: the verified signer, or (if allowed) the account root
-    /// for an unsigned request.
+    /// Who is calling, and in which region: the verified signer in its
+    /// credential scope's region, or (in local-use mode) the account root.
     fn authenticate(&self, req: &Request) -> Result<Caller, ApiError> {
-        if req.header("authorization").is_none() && self.allow_unsigned {
-            return Ok(Caller::local_admin(&self.account));
+        let root = || Caller::local_admin(&self.account);
+        let Some(header) = req.header("authorization") else {
+            if self.allow_unsigned {
+                return Ok(root().in_region(self.region.clone()));
+            }
+            return Err(AuthError::Missing.into());
+        };
+        let auth = sigv4::parse_authorization(header)?;
+        if auth.service != "kms" {
+            return Err(AuthError::InvalidSignature(
+                "Credential should be scoped to correct service: 'kms'.".into(),
+            )
+            .into());
         }
+        if !self.regions.allows(auth.region, &self.home_region) {
+            return Err(AuthError::InvalidSignature(format!(
+                "Credential should be scoped to a valid region, not '{}'.",
+                auth.region
+            ))
+            .into());
+        }
+        let region = auth.region.to_string();
+        let Some(key) = self.keys.get(auth.access_key) else {
+            if self.allow_unsigned {
+                return Ok(root().in_region(region));
+            }
+            return Err(AuthError::UnrecognizedClient.into());
+        };
         let parts = RequestParts {
             method: &req.method,
             path: &req.path,
@@ -166,15 +207,12 @@ impl Service {
             service: "kms",
             now: sigv4::now_epoch(),
         };
-        let akid = verifier.verify(&parts, |id| self.keys.get(id).map(|k| k.secret.as_str()))?;
-        let key = self
-            .keys
-            .get(akid)
-            .ok_or(ApiError::from(AuthError::UnrecognizedClient))?;
+        verifier.verify(&parts, |_| Some(key.secret.as_str()))?;
         Ok(Caller {
             principal: key.principal.clone(),
             account: key.account.clone(),
             via_service: None,
+            region: Some(region),
         })
     }
 
@@ -192,6 +230,7 @@ impl Service {
                     "{} is not accepted: AWS KMS requests are POST / with X-Amz-Target: TrentService.<Operation>",
                     req.method
                 ),
+                detail: None,
             });
         }
         let caller = self.authenticate(req)?;
@@ -215,21 +254,35 @@ impl Service {
                 status: 500,
                 kind: "KMSInternalException",
                 message: "internal error while serving the request".into(),
+                detail: Some("a panic while serving the request (a bug: please report it)".into()),
             })
         });
-        let (resp, kind) = match result {
-            Ok(v) => (json_response(200, &v, None), ""),
+        let (resp, kind, detail) = match result {
+            Ok(v) => (json_response(200, &v, None), "", None),
             Err(e) => {
                 let mut r = error_response(&e);
                 if e.status == 405 {
                     r.headers.push(("Allow", "POST".into()));
                 }
-                (r, e.kind)
+                (r, e.kind, e.detail)
             }
         };
+        let op = if op.is_empty() { "-" } else { op.as_str() };
+        let who = if who.is_empty() { "-" } else { who.as_str() };
+        // What went wrong inside the server is always logged, with its
+        // detail (paths, OS errors); the client only ever saw the message.
+        if resp.status >= 500 || (self.log_requests && detail.is_some()) {
+            if let Some(d) = &detail {
+                let _ = writeln!(
+                    std::io::stderr().lock(),
+                    "{} {peer} {op} {} {kind}: {}",
+                    sigv4::format_amz_date(sigv4::now_epoch()),
+                    resp.status,
+                    crate::kms::text::escape_control(d)
+                );
+            }
+        }
         if self.log_requests {
-            let op = if op.is_empty() { "-" } else { op.as_str() };
-            let who = if who.is_empty() { "-" } else { who.as_str() };
             let _ = writeln!(
                 std::io::stderr().lock(),
                 "{} {peer} {op} {} {kind} {who} {:.1}ms",
@@ -239,6 +292,22 @@ impl Service {
             );
         }
         resp
+    }
+
+    /// Logs (under `log_requests`) a request or connection refused before any
+    /// operation: 400, 408, 413, 431, 503.
+    pub fn log_rejection(&self, peer: SocketAddr, e: &ApiError, took: std::time::Duration) {
+        if self.log_requests {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "{} {peer} - {} {} - {:.1}ms ({})",
+                sigv4::format_amz_date(sigv4::now_epoch()),
+                e.status,
+                e.kind,
+                took.as_secs_f64() * 1e3,
+                crate::kms::text::escape_control(&e.message)
+            );
+        }
     }
 }
 

@@ -40,7 +40,10 @@ pub mod sigv4;
 
 pub use access_keys::AccessKeys;
 pub use pool::ServerHandle;
-pub use serve::{default_threads, serve, start, ServeOptions, DEFAULT_ADDR, DEFAULT_MAX_BODY};
+pub use serve::{
+    default_threads, serve, start, ServeOptions, DEFAULT_ADDR, DEFAULT_HEAD_TIMEOUT,
+    DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+};
 
 #[cfg(test)]
 mod tests;

@@ -1,91 +1,135 @@
-//! The listener and a fixed pool of worker threads.
+//! Connections and workers.
 //!
-//! One thread accepts connections into a bounded queue (when it is full the
-//! acceptor waits, and further clients wait in the kernel's listen backlog).
-//! Each worker takes a connection and serves its requests one after another
-//! while the client keeps it alive. When another connection waits in the queue,
-//! a worker gives its connection up: after the answer it is serving (which then
-//! says `Connection: close`), or at once if the connection is idle. So neither
-//! idle nor busy clients can starve new ones; clients reconnect transparently.
+//! One thread accepts connections; each admitted connection gets a thread of
+//! its own (small stack) that reads its requests under the deadlines of
+//! [`Limits`]. Only answering a request takes one of the `threads` worker
+//! permits, so clients that send slowly — or not at all — hold a connection
+//! thread, never a worker: a normal request is served at once however many
+//! connections trickle. What a client can hold is bounded: at most
+//! `max_connections` connections in all and `max_connections_per_address`
+//! from one address (the next one is answered `503 ServiceUnavailable` and
+//! closed), a request head must arrive within the head deadline, a whole
+//! request within the request deadline, and an idle kept-alive connection is
+//! closed after the idle timeout.
 //!
-//! Shutdown: stop accepting, let every worker finish the request it is serving
-//! (its answer says `Connection: close`), serve the connections already accepted
-//! once, close idle ones, and join every thread.
+//! Shutdown: stop accepting, let every connection finish the request it is
+//! reading or serving (its answer says `Connection: close`), give a connection
+//! accepted just before its one request, close idle ones, and wait for every
+//! connection thread.
 
-use std::collections::VecDeque;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::dispatch::{error_response, ApiError, Service};
 use super::http::{Conn, Limits, ReadOutcome};
 use super::sigv4;
 
-struct Queue {
-    conns: VecDeque<(TcpStream, SocketAddr)>,
-    /// Idle kept-alive connections already being given up for queued ones.
-    yielding: usize,
+/// Stack of a connection thread: parsing, the KMS call and JSON are shallow
+/// (serde_json bounds nesting at 128 levels).
+const CONNECTION_STACK: usize = 512 << 10;
+
+/// How many connections the server holds.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Open connections in all.
+    pub max_connections: usize,
+    /// Open connections from one client address.
+    pub max_per_address: usize,
+    /// Requests answered at once (worker permits).
+    pub workers: usize,
+}
+
+#[derive(Default)]
+struct Table {
+    total: usize,
+    by_address: HashMap<IpAddr, usize>,
 }
 
 pub(super) struct Shared {
-    queue: Mutex<Queue>,
-    /// Signalled when a connection is queued, and on shutdown.
-    work: Condvar,
-    /// Signalled when a connection leaves the queue, and on shutdown.
-    space: Condvar,
     stopping: AtomicBool,
-    capacity: usize,
+    table: Mutex<Table>,
+    /// Signalled when a connection ends.
+    ended: Condvar,
+    /// Free worker permits.
+    permits: Mutex<usize>,
+    permit_freed: Condvar,
+    limits: ConnectionLimits,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     fn stopping(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
     }
 
-    /// Queues an accepted connection, waiting while the queue is full.
-    fn push(&self, conn: (TcpStream, SocketAddr)) {
-        let mut q = self.lock();
-        while q.conns.len() >= self.capacity && !self.stopping() {
-            q = self.space.wait(q).unwrap_or_else(|p| p.into_inner());
+    /// Counts a new connection from `ip`, or says which cap it hits.
+    fn admit(&self, ip: IpAddr) -> Result<(), &'static str> {
+        let mut t = lock(&self.table);
+        if t.total >= self.limits.max_connections {
+            return Err("the server has as many connections open as it accepts");
         }
-        q.conns.push_back(conn);
-        drop(q);
-        self.work.notify_one();
+        let n = t.by_address.entry(ip).or_insert(0);
+        if *n >= self.limits.max_per_address {
+            return Err("this client address has as many connections open as one address may");
+        }
+        *n += 1;
+        t.total += 1;
+        Ok(())
     }
 
-    /// The next connection to serve; `None` once stopping with an empty queue.
-    fn pop(&self) -> Option<(TcpStream, SocketAddr)> {
-        let mut q = self.lock();
-        loop {
-            if let Some(c) = q.conns.pop_front() {
-                q.yielding = q.yielding.saturating_sub(1);
-                drop(q);
-                self.space.notify_one();
-                return Some(c);
+    fn release(&self, ip: IpAddr) {
+        let mut t = lock(&self.table);
+        t.total = t.total.saturating_sub(1);
+        if let Some(n) = t.by_address.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                t.by_address.remove(&ip);
             }
-            if self.stopping() {
-                return None;
-            }
-            q = self.work.wait(q).unwrap_or_else(|p| p.into_inner());
         }
+        drop(t);
+        self.ended.notify_all();
     }
 
-    /// Whether an idle kept-alive connection should make room for a queued one
-    /// (at most one idle connection is given up per queued connection).
-    fn should_yield(&self) -> bool {
-        let mut q = self.lock();
-        if q.conns.len() > q.yielding {
-            q.yielding += 1;
-            true
-        } else {
-            false
+    /// Waits for a worker permit.
+    fn permit(&self) -> Permit<'_> {
+        let mut free = lock(&self.permits);
+        while *free == 0 {
+            free = self
+                .permit_freed
+                .wait(free)
+                .unwrap_or_else(|p| p.into_inner());
         }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+struct Permit<'a>(&'a Shared);
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.permits) += 1;
+        self.0.permit_freed.notify_one();
+    }
+}
+
+/// Releases a connection's place in the table when its thread ends (panic included).
+struct Admitted {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.shared.release(self.ip);
     }
 }
 
@@ -95,14 +139,13 @@ pub struct ServerHandle {
     addr: SocketAddr,
     shared: Arc<Shared>,
     acceptor: Option<JoinHandle<()>>,
-    workers: Vec<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for ServerHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerHandle")
             .field("addr", &self.addr)
-            .field("workers", &self.workers.len())
+            .field("limits", &self.shared.limits)
             .finish()
     }
 }
@@ -118,7 +161,13 @@ impl ServerHandle {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting, finishes the requests in flight, and joins every thread.
+    /// Connections open now (for tests and diagnostics).
+    pub fn open_connections(&self) -> usize {
+        lock(&self.shared.table).total
+    }
+
+    /// Stops accepting, finishes the requests in flight, and waits for every
+    /// connection thread.
     pub fn shutdown(mut self) {
         self.stop();
     }
@@ -126,11 +175,6 @@ impl ServerHandle {
     fn stop(&mut self) {
         if self.shared.stopping.swap(true, Ordering::SeqCst) && self.acceptor.is_none() {
             return;
-        }
-        {
-            let _q = self.shared.lock();
-            self.shared.work.notify_all();
-            self.shared.space.notify_all();
         }
         if let Some(acceptor) = self.acceptor.take() {
             // Wake the acceptor from accept() with a connection of our own.
@@ -145,8 +189,14 @@ impl ServerHandle {
                 let _ = acceptor.join();
             }
         }
-        for w in self.workers.drain(..) {
-            let _ = w.join();
+        let mut t = lock(&self.shared.table);
+        while t.total > 0 {
+            t = self
+                .shared
+                .ended
+                .wait_timeout(t, Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
     }
 }
@@ -162,61 +212,75 @@ pub(super) fn start(
     addr: SocketAddr,
     service: Arc<Service>,
     limits: Limits,
-    threads: usize,
+    conn_limits: ConnectionLimits,
 ) -> Result<ServerHandle, String> {
-    let threads = threads.max(1);
+    let conn_limits = ConnectionLimits {
+        workers: conn_limits.workers.max(1),
+        max_connections: conn_limits.max_connections.max(1),
+        max_per_address: conn_limits.max_per_address.max(1),
+    };
     let shared = Arc::new(Shared {
-        queue: Mutex::new(Queue {
-            conns: VecDeque::new(),
-            yielding: 0,
-        }),
-        work: Condvar::new(),
-        space: Condvar::new(),
         stopping: AtomicBool::new(false),
-        capacity: threads * 4,
+        table: Mutex::new(Table::default()),
+        ended: Condvar::new(),
+        permits: Mutex::new(conn_limits.workers),
+        permit_freed: Condvar::new(),
+        limits: conn_limits,
     });
     let limits = Arc::new(limits);
-    let mut handle = ServerHandle {
-        addr,
-        shared: shared.clone(),
-        acceptor: None,
-        workers: Vec::with_capacity(threads),
-    };
-    for i in 0..threads {
-        let (shared, service, limits) = (shared.clone(), service.clone(), limits.clone());
-        let w = std::thread::Builder::new()
-            .name(format!("kms-worker-{i}"))
-            .spawn(move || {
-                while let Some((stream, peer)) = shared.pop() {
-                    // A panic is caught per request; this is a last resort that
-                    // keeps the pool at full strength.
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        serve_connection(stream, peer, &service, &shared, &limits)
-                    }));
-                }
-            })
-            .map_err(|e| format!("cannot start worker threads: {e}"))?;
-        handle.workers.push(w);
-    }
     let acceptor_shared = shared.clone();
-    handle.acceptor = Some(
-        std::thread::Builder::new()
-            .name("kms-accept".into())
-            .spawn(move || accept_loop(listener, &acceptor_shared))
-            .map_err(|e| format!("cannot start the accept thread: {e}"))?,
-    );
-    Ok(handle)
+    let acceptor = std::thread::Builder::new()
+        .name("kms-accept".into())
+        .spawn(move || accept_loop(listener, &acceptor_shared, &service, &limits))
+        .map_err(|e| format!("cannot start the accept thread: {e}"))?;
+    Ok(ServerHandle {
+        addr,
+        shared,
+        acceptor: Some(acceptor),
+    })
 }
 
-fn accept_loop(listener: TcpListener, shared: &Shared) {
+fn accept_loop(
+    listener: TcpListener,
+    shared: &Arc<Shared>,
+    service: &Arc<Service>,
+    limits: &Arc<Limits>,
+) {
     let mut warned = false;
     loop {
         match listener.accept() {
-            Ok(conn) => {
+            Ok((stream, peer)) => {
                 if shared.stopping() {
                     return;
                 }
-                shared.push(conn);
+                if let Err(why) = shared.admit(peer.ip()) {
+                    refuse(stream, peer, service, why);
+                    continue;
+                }
+                let guard = Admitted {
+                    shared: shared.clone(),
+                    ip: peer.ip(),
+                };
+                let (s, svc, lim) = (shared.clone(), service.clone(), limits.clone());
+                let spawned = std::thread::Builder::new()
+                    .name("kms-conn".into())
+                    .stack_size(CONNECTION_STACK)
+                    .spawn(move || {
+                        let _guard = guard;
+                        // A panic is caught per request; this is a last resort.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            serve_connection(stream, peer, &svc, &s, &lim)
+                        }));
+                    });
+                if let Err(e) = spawned {
+                    // The guard went with the closure and was dropped: the
+                    // place is released. The stream went too, and is closed.
+                    if !warned {
+                        eprintln!("warning: cannot start a connection thread: {e}");
+                        warned = true;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
             }
             Err(e) => {
                 if shared.stopping() {
@@ -234,6 +298,24 @@ fn accept_loop(listener: TcpListener, shared: &Shared) {
             }
         }
     }
+}
+
+/// Answers a connection over a cap with 503 and closes it, without reading
+/// (the acceptor never waits on a client: the answer fits the socket buffer).
+fn refuse(stream: TcpStream, peer: SocketAddr, service: &Service, why: &str) {
+    let e = ApiError {
+        status: 503,
+        kind: "ServiceUnavailableException",
+        message: format!("{why}; try again later"),
+        detail: None,
+    };
+    let date = sigv4::format_http_date(sigv4::now_epoch());
+    let bytes = error_response(&e).to_bytes(true, false, &date);
+    let mut stream = stream;
+    let _ = stream.set_nonblocking(true);
+    let _ = stream.write_all(&bytes);
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    service.log_rejection(peer, &e, Duration::ZERO);
 }
 
 fn serve_connection(
@@ -255,31 +337,41 @@ fn serve_connection(
                 !fresh || waited > Duration::from_millis(500)
             } else if fresh {
                 // A client that connects and sends nothing.
-                waited > limits.request_timeout
-                    || (waited > Duration::from_secs(2) && shared.should_yield())
+                waited > limits.head_timeout
             } else {
-                waited > limits.idle_timeout || shared.should_yield()
+                waited > limits.idle_timeout
             }
         };
-        let date = sigv4::format_http_date(sigv4::now_epoch());
+        let t0 = Instant::now();
         match conn.read_request(limits, &give_up) {
             ReadOutcome::Closed => return,
             ReadOutcome::Reject(e) => {
-                let resp = error_response(&ApiError::from(e));
-                if conn.write(&resp.to_bytes(true, &date)).is_ok() {
+                let e = ApiError::from(e);
+                service.log_rejection(peer, &e, t0.elapsed());
+                let date = sigv4::format_http_date(sigv4::now_epoch());
+                if conn
+                    .write(&error_response(&e).to_bytes(true, false, &date))
+                    .is_ok()
+                {
                     conn.linger_close();
                 }
                 return;
             }
             ReadOutcome::Request(req) => {
-                let resp = service.handle(&req, peer);
+                let resp = {
+                    let _permit = shared.permit();
+                    service.handle(&req, peer)
+                };
                 served += 1;
-                // Under contention (a connection waits in the queue), this one
-                // makes way after its answer: `Connection: close` tells the
-                // client to reconnect, so busy clients take turns.
-                let close = !req.keep_alive || shared.stopping() || shared.should_yield();
+                let close = !req.keep_alive || shared.stopping();
+                // An HTTP/1.0 client keeps the connection only when told so.
+                let keep_alive = !close && req.minor_version == 0;
                 let date = sigv4::format_http_date(sigv4::now_epoch());
-                if conn.write(&resp.to_bytes(close, &date)).is_err() || close {
+                if conn
+                    .write(&resp.to_bytes(close, keep_alive, &date))
+                    .is_err()
+                    || close
+                {
                     return;
                 }
             }

@@ -6,12 +6,19 @@ use std::sync::Arc;
 
 use super::access_keys::AccessKeys;
 use super::{dispatch, http, pool, ServerHandle};
+use crate::kms::regions::Regions;
 use crate::kms::{Kms, RootKey};
 
 /// The address `deadbolt kms serve` listens on by default.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:4599";
 /// The default bound on a request body (1 MiB; AWS KMS bodies are far smaller).
 pub const DEFAULT_MAX_BODY: usize = 1 << 20;
+/// The default bound on open connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// The default bound on open connections from one client address.
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 128;
+/// The default deadline for a request head.
+pub const DEFAULT_HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Everything `deadbolt kms serve` is told.
 #[derive(Debug)]
@@ -23,18 +30,37 @@ pub struct ServeOptions {
     pub root_key: RootKey,
     /// The access keys file (see [`access_keys`](super::access_keys)).
     pub access_keys: Option<PathBuf>,
-    /// Requests without an `Authorization` header act as the root of the
-    /// keystore's account.
+    /// Local-use mode: requests without an `Authorization` header, and
+    /// requests signed with an access key id that is not in `access_keys` (or
+    /// when there is no such file), act as the root of the keystore's account,
+    /// unverified — as LocalStack and moto users expect with
+    /// `AWS_ACCESS_KEY_ID=test`. Requests signed with a configured access key
+    /// are still verified.
     pub allow_unsigned: bool,
+    /// The region of unsigned requests (default: the keystore's home region).
+    pub region: Option<String>,
+    /// The regions a SigV4 credential scope may name (default: the public AWS
+    /// regions); the keystore's home region is always served.
+    pub regions: Regions,
     /// Permit a non-loopback listening address.
     pub allow_remote: bool,
     /// Largest request body in bytes (413 beyond). Default [`DEFAULT_MAX_BODY`].
     pub max_body: usize,
     /// Worker threads (requests served at once); 0 picks 4 per core, 4 to 64.
     pub threads: usize,
+    /// Open connections in all (503 beyond). Default [`DEFAULT_MAX_CONNECTIONS`].
+    pub max_connections: usize,
+    /// Open connections from one client address (503 beyond). Default
+    /// [`DEFAULT_MAX_CONNECTIONS_PER_ADDRESS`].
+    pub max_connections_per_address: usize,
+    /// How long a client may take to send a request head (408 beyond).
+    /// Default [`DEFAULT_HEAD_TIMEOUT`].
+    pub head_timeout: std::time::Duration,
     /// Write the bound address (`127.0.0.1:PORT`) to this file once listening.
     pub port_file: Option<PathBuf>,
-    /// One line per request on stderr (peer, operation, status, principal, time).
+    /// One line per request on stderr (peer, operation, status, principal,
+    /// time), and one per refused connection or request (400, 408, 413, 431,
+    /// 503 before any operation).
     pub log_requests: bool,
 }
 
@@ -47,9 +73,14 @@ impl ServeOptions {
             root_key,
             access_keys: None,
             allow_unsigned: false,
+            region: None,
+            regions: Regions::Public,
             allow_remote: false,
             max_body: DEFAULT_MAX_BODY,
             threads: 0,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+            head_timeout: DEFAULT_HEAD_TIMEOUT,
             port_file: None,
             log_requests: false,
         }
@@ -137,6 +168,20 @@ pub fn start(opts: ServeOptions) -> Result<ServerHandle, String> {
             e.message
         )
     })?;
+    let home_region = kms.region().map_err(|e| {
+        format!(
+            "cannot read keystore {}: {}",
+            opts.keystore.display(),
+            e.owner_message()
+        )
+    })?;
+    let region = opts.region.clone().unwrap_or_else(|| home_region.clone());
+    if !opts.regions.allows(&region, &home_region) {
+        return Err(format!(
+            "--region {region} is not one of the regions served ({})",
+            opts.regions.describe()
+        ));
+    }
     if opts.allow_unsigned && !addr.ip().is_loopback() {
         eprintln!(
             "warning: --allow-unsigned on {addr}: anyone who can reach this address acts as the root of account {account}"
@@ -146,6 +191,10 @@ pub fn start(opts: ServeOptions) -> Result<ServerHandle, String> {
     let bound = listener
         .local_addr()
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    eprintln!(
+        "{}",
+        auth_mode(&keys, opts.allow_unsigned, &account, &region, &opts.regions)
+    );
     if let Some(p) = &opts.port_file {
         write_atomically(p, &format!("{bound}\n"))?;
     }
@@ -154,18 +203,52 @@ pub fn start(opts: ServeOptions) -> Result<ServerHandle, String> {
         keys,
         allow_unsigned: opts.allow_unsigned,
         account,
+        region,
+        home_region,
+        regions: opts.regions.clone(),
         log_requests: opts.log_requests,
     });
     let limits = http::Limits {
         max_body: opts.max_body,
+        head_timeout: opts.head_timeout,
         ..http::Limits::default()
     };
-    let threads = if opts.threads == 0 {
+    let workers = if opts.threads == 0 {
         default_threads()
     } else {
         opts.threads
     };
-    pool::start(listener, bound, service, limits, threads)
+    let conn_limits = pool::ConnectionLimits {
+        max_connections: opts.max_connections,
+        max_per_address: opts.max_connections_per_address,
+        workers,
+    };
+    pool::start(listener, bound, service, limits, conn_limits)
+}
+
+/// The start-up line saying how requests are authenticated.
+fn auth_mode(
+    keys: &AccessKeys,
+    allow_unsigned: bool,
+    account: &str,
+    region: &str,
+    regions: &Regions,
+) -> String {
+    let verified = match keys.len() {
+        0 => String::new(),
+        1 => "requests signed with the configured access key are verified; ".into(),
+        n => format!("requests signed with one of the {n} configured access keys are verified; "),
+    };
+    let scope = format!("credential scopes may name {}", regions.describe());
+    if allow_unsigned {
+        format!(
+            "authentication: local-use mode (--allow-unsigned): {verified}unsigned requests \
+             (region {region}) and requests signed with any other access key id act as \
+             arn:aws:iam::{account}:root, unverified; {scope}"
+        )
+    } else {
+        format!("authentication: {verified}every request must be signed (SigV4); {scope}")
+    }
 }
 
 #[cfg(unix)]
