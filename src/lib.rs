@@ -20,3 +20,4 @@ pub mod result;
 pub mod scan;
 pub mod schema;
 pub mod suppress;
+pub mod waf;
