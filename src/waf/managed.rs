@@ -26,7 +26,7 @@ pub const IP_REPUTATION: &str = "AWSManagedRulesAmazonIpReputationList";
 pub const MODELLED: &[&str] = &[COMMON, SQLI, KNOWN_BAD_INPUTS, IP_REPUTATION];
 
 /// User agents of scanners and attack tools (CommonRuleSet's UserAgent_BadBots).
-const BAD_BOTS: &str = r"nessus|nmap|nikto|sqlmap|masscan|zgrab|dirbuster|gobuster|wpscan|acunetix|netsparker|w3af|havij|openvas|nuclei|fimap|arachni|zmeu|jorgee|morfeus|whatweb|wfuzz|ffuf|feroxbuster|skipfish|webshag|paros|grabber|commix|x-scan|bsqlbf|pangolin|nsauditor|brutus|hydra";
+const BAD_BOTS: &str = r"nessus|nmap|nikto|sqlmap|masscan|zgrab|dirbuster|gobuster|wpscan|acunetix|netsparker|w3af|havij|openvas|nuclei|fimap|arachni|zmeu|jorgee|morfeus|whatweb|wfuzz|ffuf|feroxbuster|skipfish|webshag|paros|grabber|fuzz faster u fool|commix|x-scan|bsqlbf|pangolin|nsauditor|brutus|hydra";
 
 /// What an approximation note says, per group.
 pub fn note(name: &str) -> &'static str {
@@ -151,11 +151,18 @@ const DECODE_TWICE: &[T] = &[
     T::HtmlEntityDecode,
     T::Lowercase,
 ];
+/// Log4j lookups hide in JSON and JavaScript escapes too (`$\u007B`).
+const DECODE_JS: &[T] = &[
+    T::UrlDecodeUni,
+    T::JsDecode,
+    T::HtmlEntityDecode,
+    T::Lowercase,
+];
 
 fn common_rules() -> Vec<Rule> {
     let ns = "core-rule-set";
     let ssrf = r"169\.254\.169\.254|fd00:ec2::254|2852039166|0xa9fea9fe|0251\.0376\.0251\.0376|instance-data\.ec2\.internal";
-    let lfi = r"(?:^|[/\\=])\.\.[/\\]|[/\\]\.\.(?:$|[/\\])";
+    let lfi = r"(?:^|[/\\=\s\x22'])\.\.[/\\]|[/\\]\.\.(?:$|[/\\])";
     let ext = r"\.(?:log|ini|bak|backup|cfg|conf|config|env|sql|swp|old|orig|inc|htaccess|htpasswd|pem|key)(?:$|[?#;])";
     let rfi = r"(?:https?|ftps?|file)://\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}";
     let xss_t: &[T] = &[T::UrlDecode, T::HtmlEntityDecode];
@@ -488,7 +495,7 @@ fn bad_input_rules() -> Vec<Rule> {
             "Log4JRCE_Header",
             ns,
             b,
-            inspect(all_headers(), DECODE, re(log4j)),
+            inspect(all_headers(), DECODE_JS, re(log4j)),
         ),
         rule(
             "Log4JRCE_QUERYSTRING",
@@ -504,7 +511,7 @@ fn bad_input_rules() -> Vec<Rule> {
             "Log4JRCE_Body",
             ns,
             b,
-            inspect(body(), DECODE, re(log4j)),
+            inspect(body(), DECODE_JS, re(log4j)),
         ),
         rule(
             "Log4JRCE_URIPATH",
