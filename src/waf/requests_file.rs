@@ -87,7 +87,10 @@ pub fn parse_requests(path: &str, text: &str) -> Result<Vec<LoggedRequest>, WafE
                 WafError::at(
                     path,
                     crate::doc::Pos::new(line_no, e.column() as u32),
-                    format!("not valid JSON: {e}; expected one JSON object per line"),
+                    format!(
+                        "not valid JSON ({}); expected one JSON object per line",
+                        serde_message(&e)
+                    ),
                 )
             })?;
             let Json::Object(obj) = &v else {
@@ -159,6 +162,16 @@ pub fn parse_requests(path: &str, text: &str) -> Result<Vec<LoggedRequest>, WafE
         ));
     }
     Ok(out)
+}
+
+/// serde_json's message without its own " at line L column C" (the error
+/// carries the file's line and column already).
+fn serde_message(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
 }
 
 #[cfg(test)]

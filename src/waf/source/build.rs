@@ -42,6 +42,12 @@ const RULE_KEYS: &[&str] = &[
 
 const ACTIONS: &[&str] = &["Allow", "Block", "Count", "Captcha", "Challenge"];
 
+/// The account id of an ARN (`arn:aws:wafv2:REGION:ACCOUNT:...`).
+pub(crate) fn arn_account(arn: &str) -> Option<&str> {
+    let account = arn.split(':').nth(4)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+}
+
 /// Where a rule lives: directly in the web ACL, or in a rule group.
 #[derive(Clone, Copy)]
 pub(crate) enum Container<'p> {
@@ -129,7 +135,14 @@ impl<'a> Builder<'a> {
             Some(n) => n,
             None => self.body_limit(scope, props)?,
         };
-        let label_prefix = labels::web_acl_prefix(&self.opts.account_id, &name);
+        // The account in the web ACL's ARN, when the input knows it, names the
+        // label namespace; otherwise the configured one.
+        let account = arn
+            .as_deref()
+            .and_then(arn_account)
+            .unwrap_or(&self.opts.account_id)
+            .to_string();
+        let label_prefix = labels::web_acl_prefix(&account, &name);
         let mut rules = Vec::new();
         if let Some(list) = r.opt(props, "Rules") {
             for rv in r.seq(list, "Rules")? {
@@ -391,7 +404,14 @@ impl<'a> Builder<'a> {
             let group = match self.groups.get(&def.id) {
                 Some(g) => g.clone(),
                 None => {
-                    let g = Arc::new(self.rule_group(def.id.clone(), &def.props.clone())?);
+                    let account = def
+                        .arn
+                        .as_deref()
+                        .and_then(arn_account)
+                        .unwrap_or(&self.opts.account_id)
+                        .to_string();
+                    let g =
+                        Arc::new(self.rule_group(def.id.clone(), &def.props.clone(), &account)?);
                     self.groups.insert(def.id.clone(), g.clone());
                     g
                 }
@@ -449,14 +469,19 @@ impl<'a> Builder<'a> {
     }
 
     /// A rule group defined in the same input.
-    fn rule_group(&mut self, id: String, props: &Value) -> Result<RuleGroup, WafError> {
+    fn rule_group(
+        &mut self,
+        id: String,
+        props: &Value,
+        account: &str,
+    ) -> Result<RuleGroup, WafError> {
         let r = self.r;
         r.map(props, "the rule group's properties")?;
         let name = match r.opt(props, "Name") {
             Some(v) => r.str(v, "Name")?.to_string(),
             None => id.clone(),
         };
-        let prefix = labels::rule_group_prefix(&self.opts.account_id, &name);
+        let prefix = labels::rule_group_prefix(account, &name);
         // Rate-based instances inside a group are numbered from 0 per group; each
         // reference adds its own base.
         let saved = std::mem::replace(&mut self.rate_count, 0);

@@ -209,9 +209,14 @@ fn convert(v: &Value, parent: Option<&str>) -> Value {
                         && matches!(parent, Some("and_statement" | "or_statement")));
                 let value = match &e.value.node {
                     Node::Null => continue,
+                    // An empty list attribute is an unset one.
                     Node::Seq(items) if LIST_ATTRS.contains(&e.key.as_str()) => {
+                        if items.is_empty() {
+                            continue;
+                        }
                         Value::new(Node::Seq(items.clone()), e.value.pos)
                     }
+                    Node::Seq(items) if list_block && items.is_empty() => continue,
                     Node::Seq(items) if list_block => Value::new(
                         Node::Seq(items.iter().map(|i| convert(i, Some(&e.key))).collect()),
                         e.value.pos,
