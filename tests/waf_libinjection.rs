@@ -167,3 +167,103 @@ fn full_libinjection_data_rates() {
         );
     }
 }
+
+/// The shortcuts that skip libinjection must never hide a verdict it would give.
+#[test]
+fn prefilters_never_hide_a_detection() {
+    use deadbolt::waf::inspect::{sqli_impossible, xss_impossible};
+    let mut inputs: Vec<Vec<u8>> = Vec::new();
+    for f in ["sqli.txt", "xss.txt", "false_positives.txt"] {
+        inputs.extend(lines(&format!("{DIR}/{f}")));
+    }
+    // Word soups: SQL words, plain words and numbers in every arrangement a
+    // small generator reaches.
+    let words = [
+        "select",
+        "union",
+        "all",
+        "or",
+        "and",
+        "not",
+        "null",
+        "sleep",
+        "order",
+        "by",
+        "group",
+        "having",
+        "like",
+        "is",
+        "in",
+        "from",
+        "where",
+        "table",
+        "drop",
+        "shoe",
+        "red",
+        "blue",
+        "size",
+        "1",
+        "10",
+        "0",
+        "42",
+        "x",
+        "a",
+        "user",
+        "admin",
+        "true",
+        "false",
+        "div",
+        "mod",
+        "xor",
+        "rlike",
+        "regexp",
+        "benchmark",
+        "waitfor",
+        "delay",
+        "exec",
+        "declare",
+        "set",
+    ];
+    let mut seed: u64 = 0x9e3779b97f4a7c15;
+    for _ in 0..50_000 {
+        let mut s = Vec::new();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let n = 1 + (seed >> 60) as usize % 5;
+        for k in 0..n {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            if k > 0 {
+                s.push(b' ');
+            }
+            let w = words[(seed >> 33) as usize % words.len()];
+            if seed & 1 == 0 {
+                s.extend_from_slice(w.to_ascii_uppercase().as_bytes());
+            } else {
+                s.extend_from_slice(w.as_bytes());
+            }
+        }
+        inputs.push(s);
+    }
+    let mut skipped = 0;
+    for i in &inputs {
+        if sqli_impossible(i) {
+            skipped += 1;
+            assert!(
+                !libinjectionrs::detect_sqli(i).is_injection(),
+                "{:?}",
+                String::from_utf8_lossy(i)
+            );
+        }
+        if xss_impossible(i) {
+            assert!(
+                !libinjectionrs::detect_xss(i).is_injection(),
+                "{:?}",
+                String::from_utf8_lossy(i)
+            );
+        }
+    }
+    assert!(skipped > 1000, "the shortcut is exercised: {skipped}");
+}

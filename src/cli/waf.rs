@@ -125,12 +125,14 @@ fn eval(a: &EvalArgs) -> Result<u8, WafError> {
         .map_err(|e| WafError::file(&acl_path, format!("cannot read: {e}")))?;
     let acls = load_web_acls(&acl_path, &text, &opts)?;
     let acl = select_web_acl(&acl_path, acls, a.acl_name.as_deref())?;
-    let logged = read_requests(&a.requests)?;
-    let requests: Vec<_> = logged.iter().map(|l| l.request.clone()).collect();
+    let (requests, recorded): (Vec<_>, Vec<_>) = read_requests(&a.requests)?
+        .into_iter()
+        .map(|l| (l.request, l.recorded))
+        .unzip();
     let decisions = evaluate_corpus(&acl, &requests);
     let table = hit_table(&acl, &decisions);
-    let recorded: Vec<_> = logged.iter().map(|l| l.recorded.clone()).collect();
     let lines: Vec<u32> = requests.iter().map(|r| r.line).collect();
+    drop(requests);
     if a.compare && recorded.iter().all(Option::is_none) {
         return Err(WafError::file(
             a.requests.to_string_lossy(),
@@ -142,11 +144,12 @@ fn eval(a: &EvalArgs) -> Result<u8, WafError> {
     } else {
         None
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let res = match a.format {
         WafFormat::Json => write_json(&mut out, &acl, &decisions, &table, changed.as_deref()),
         WafFormat::Human => write_human(&mut out, &acl, &decisions, &table, changed.as_deref()),
     };
+    let res = res.and_then(|_| out.flush());
     if let Err(e) = res {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(WafError::file("stdout", format!("cannot write: {e}")));
@@ -165,24 +168,33 @@ fn write_json(
     table: &[RuleHits],
     changed: Option<&[Change]>,
 ) -> std::io::Result<()> {
-    let mut doc = json!({
-        "webAcl": {
-            "name": acl.name,
-            "id": acl.id,
-            "scope": acl.scope,
-            "file": acl.file,
-            "line": acl.pos.line,
-            "approximations": acl.approximations,
-        },
-        "decisions": decisions,
-        "rules": table,
-        "summary": summary(decisions),
+    // Streamed, one decision at a time: a log of millions of requests must not
+    // be held as one JSON tree.
+    let web_acl = json!({
+        "name": acl.name,
+        "id": acl.id,
+        "scope": acl.scope,
+        "file": acl.file,
+        "line": acl.pos.line,
+        "approximations": acl.approximations,
     });
-    if let Some(c) = changed {
-        doc["changes"] = json!(c);
+    write!(out, "{{\n\"webAcl\": ")?;
+    serde_json::to_writer(&mut *out, &web_acl)?;
+    write!(out, ",\n\"decisions\": [")?;
+    for (i, d) in decisions.iter().enumerate() {
+        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        serde_json::to_writer(&mut *out, d)?;
     }
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    write!(out, "\n],\n\"rules\": ")?;
+    serde_json::to_writer(&mut *out, table)?;
+    write!(out, ",\n\"summary\": ")?;
+    serde_json::to_writer(&mut *out, &summary(decisions))?;
+    if let Some(c) = changed {
+        write!(out, ",\n\"changes\": ")?;
+        serde_json::to_writer(&mut *out, c)?;
+    }
+    writeln!(out, "\n}}")?;
+    out.flush()
 }
 
 fn summary(decisions: &[Decision]) -> serde_json::Value {

@@ -2,6 +2,10 @@
 //! byte match with positional constraints, SQL injection and XSS (libinjection),
 //! size constraints and regular expressions.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use libinjectionrs::sqli::sqli_data::SQL_KEYWORDS;
 use libinjectionrs::{SqliFlags, SqliState, XssDetector};
 
 use super::acl::{Positional, Test};
@@ -23,9 +27,7 @@ pub fn test_value(test: &Test, value: &[u8]) -> Option<Detail> {
         Test::Bytes { constraint, needle } => byte_match(*constraint, needle, value)
             .then(|| Detail::new("BYTE_MATCH", None, vec![clip(value)])),
         Test::Sqli { high } => sqli(value, *high),
-        Test::Xss => XssDetector::new()
-            .detect(value)
-            .is_injection()
+        Test::Xss => (!xss_impossible(value) && XssDetector::new().detect(value).is_injection())
             .then(|| Detail::new("XSS", None, vec![clip(value)])),
         Test::Size { op, size } => op.holds(value.len() as u64, *size).then(|| {
             Detail::new(
@@ -117,8 +119,66 @@ fn memmem<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 
     memchr::memmem::find_iter(hay, needle)
 }
 
+/// Words that libinjection's tokenizer reads as something other than a plain
+/// word: every keyword, function, operator word and type of its table, and the
+/// first word of each multi-word keyword (`UNION ALL`), upper-cased.
+fn sql_words() -> &'static HashSet<&'static str> {
+    static WORDS: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    WORDS.get_or_init(|| {
+        let mut set = HashSet::new();
+        for k in SQL_KEYWORDS.iter().filter(|k| k.token_type != b'F') {
+            set.insert(k.word);
+            if let Some((first, _)) = k.word.split_once(' ') {
+                set.insert(first);
+            }
+        }
+        set
+    })
+}
+
+/// Whether libinjection cannot report SQL injection for `value`, decided
+/// without running it: the value is only words, numbers and whitespace, and
+/// no word is an SQL word. Its tokens are then all barewords and numbers, and
+/// no fingerprint made only of those is in libinjection's blacklist (checked
+/// against the blacklist in the tests). Plain text is most of what a web ACL
+/// inspects, and libinjection is the expensive part of inspecting it.
+pub fn sqli_impossible(value: &[u8]) -> bool {
+    let word_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+    if !value.iter().all(|&b| word_byte(b) || space(b)) {
+        return false;
+    }
+    let words = sql_words();
+    let mut buf = [0u8; 32];
+    for run in value.split(|&b| space(b)).filter(|r| !r.is_empty()) {
+        if run.iter().all(u8::is_ascii_digit) {
+            continue;
+        }
+        // A run that starts with a digit but is not a number splits into a
+        // number and a word in ways that depend on the tokenizer: not decided here.
+        if run[0].is_ascii_digit() || run.len() > buf.len() {
+            return false;
+        }
+        let upper = &mut buf[..run.len()];
+        upper.copy_from_slice(run);
+        upper.make_ascii_uppercase();
+        // All bytes are ASCII, so this is valid UTF-8.
+        let word = std::str::from_utf8(upper).unwrap_or("");
+        if words.contains(word) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether libinjection cannot report XSS for `value`: every XSS verdict needs
+/// a tag, doctype or comment (`<`) or an attribute value (`=`).
+pub fn xss_impossible(value: &[u8]) -> bool {
+    !value.iter().any(|&b| b == b'<' || b == b'=')
+}
+
 fn sqli(value: &[u8], high: bool) -> Option<Detail> {
-    if value.is_empty() {
+    if value.is_empty() || sqli_impossible(value) {
         return None;
     }
     let mut state = SqliState::new(value, SqliFlags::FLAG_NONE);
@@ -184,6 +244,29 @@ mod tests {
             .unwrap()
             .matched_data
             .contains(&"AND".to_string()));
+    }
+
+    #[test]
+    fn no_blacklisted_fingerprint_is_only_words_and_numbers() {
+        // sqli_impossible relies on this: barewords (n), numbers (1) and
+        // variables (v) alone never make a blacklisted fingerprint.
+        let only_plain = SQL_KEYWORDS
+            .iter()
+            .filter(|k| k.token_type == b'F')
+            .filter(|k| k.word[1..].bytes().all(|b| matches!(b, b'N' | b'1' | b'V')))
+            .count();
+        assert_eq!(only_plain, 0);
+    }
+
+    #[test]
+    fn prefilters() {
+        assert!(sqli_impossible(b"red shoes size 10"));
+        assert!(!sqli_impossible(b"red union shoes"));
+        assert!(!sqli_impossible(b"1 or 1"));
+        assert!(!sqli_impossible(b"it's"));
+        assert!(!sqli_impossible(b"1union"));
+        assert!(xss_impossible(b"javascript alert 1"));
+        assert!(!xss_impossible(b"x onerror=alert(1)"));
     }
 
     #[test]
