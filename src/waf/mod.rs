@@ -51,4 +51,16 @@ impl WebAcl {
     pub fn uses_approximations(&self) -> bool {
         !self.approximations.is_empty()
     }
+
+    /// Whether the web ACL has a rate-based rule, directly or in a rule group it
+    /// references, that blocks or challenges (a Count-only rate rule limits
+    /// nothing).
+    pub fn has_rate_based_rule(&self) -> bool {
+        use acl::{Action, RuleBody};
+        let limits = |r: &acl::Rule| matches!(&r.body, RuleBody::Rate { action, .. } if *action != Action::Count);
+        self.rules.iter().any(|r| match &r.body {
+            RuleBody::Group(g) => !g.count_override && g.group.rules.iter().any(limits),
+            _ => limits(r),
+        })
+    }
 }

@@ -20,9 +20,10 @@ use super::LoadOptions;
 
 pub const WEB_ACL: &str = "AWS::WAFv2::WebACL";
 
-/// Nesting of intrinsics followed before giving up (conditions referring to
-/// conditions, and so on).
-const MAX_DEPTH: usize = 64;
+/// Nesting followed before giving up: values within values (the YAML loader
+/// already bounds documents at 256 levels) and intrinsics within intrinsics
+/// (conditions referring to conditions, and so on).
+const MAX_DEPTH: usize = 320;
 
 fn kind_of(rtype: &str) -> Option<RefKind> {
     Some(match rtype {
@@ -97,7 +98,7 @@ impl Resolver<'_> {
     /// The value with every intrinsic resolved; `None` for `AWS::NoValue`.
     fn resolve(&self, v: &Value, depth: usize) -> Result<Option<Value>, WafError> {
         if depth > MAX_DEPTH {
-            return Err(self.err(v.pos, "intrinsic functions nest too deeply to resolve"));
+            return Err(self.err(v.pos, "the value nests too deeply to resolve (intrinsics or conditions referring to each other?)"));
         }
         if let Some((f, arg)) = v.intrinsic() {
             return self.intrinsic(f, arg, v.pos, depth);
