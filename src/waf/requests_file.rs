@@ -72,94 +72,107 @@ pub fn decode(path: &str, bytes: Vec<u8>) -> Result<String, WafError> {
 }
 
 /// Parses request lines. Every line is one JSON object (or several run
-/// together); blank lines and lines starting with `#` are skipped.
+/// together); blank lines and lines starting with `#` are skipped. Lines are
+/// parsed in parallel; the first error in file order is reported.
 pub fn parse_requests(path: &str, text: &str) -> Result<Vec<LoggedRequest>, WafError> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line_no = (i + 1) as u32;
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        let stream = serde_json::Deserializer::from_str(t).into_iter::<Json>();
-        for item in stream {
-            let v = item.map_err(|e| {
-                WafError::at(
-                    path,
-                    crate::doc::Pos::new(line_no, e.column() as u32),
-                    format!(
-                        "not valid JSON ({}); expected one JSON object per line",
-                        serde_message(&e)
-                    ),
-                )
-            })?;
-            let Json::Object(obj) = &v else {
-                return Err(WafError::line(
-                    path,
-                    line_no,
-                    format!(
-                        "expected a JSON object (a request), found {}",
-                        json_kind(&v)
-                    ),
-                ));
-            };
-            let err = |m: String| WafError::line(path, line_no, m);
-            let logged = match obj.get("httpRequest") {
-                Some(Json::Object(http)) => {
-                    let mut r = request_from_json(http, false).map_err(err)?;
-                    r.timestamp = obj.get("timestamp").and_then(Json::as_i64).or(r.timestamp);
-                    if let Some(Json::String(j)) = obj.get("ja3Fingerprint") {
-                        r.ja3 = Some(j.clone());
-                    }
-                    if let Some(Json::String(j)) = obj.get("ja4Fingerprint") {
-                        r.ja4 = Some(j.clone());
-                    }
-                    r.line = line_no;
-                    let recorded = match (obj.get("action"), obj.get("terminatingRuleId")) {
-                        (Some(Json::String(a)), Some(Json::String(id))) => Some(Recorded {
-                            action: Outcome::parse(a).ok_or_else(|| {
-                                WafError::line(
-                                    path,
-                                    line_no,
-                                    format!("unknown action \"{a}\" in the WAF log record"),
-                                )
-                            })?,
-                            terminating_rule_id: id.clone(),
-                        }),
-                        _ => None,
-                    };
-                    LoggedRequest {
-                        request: r,
-                        recorded,
-                    }
-                }
-                Some(other) => {
-                    return Err(WafError::line(
-                        path,
-                        line_no,
-                        format!(
-                            "expected \"httpRequest\" to be an object, found {}",
-                            json_kind(other)
-                        ),
-                    ))
-                }
-                None => {
-                    let mut r = request_from_json(obj, true).map_err(err)?;
-                    r.line = line_no;
-                    LoggedRequest {
-                        request: r,
-                        recorded: None,
-                    }
-                }
-            };
-            out.push(logged);
-        }
+    use rayon::prelude::*;
+    let lines: Vec<(u32, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| ((i + 1) as u32, l.trim()))
+        .filter(|(_, t)| !t.is_empty() && !t.starts_with('#'))
+        .collect();
+    let parsed: Vec<Result<Vec<LoggedRequest>, WafError>> = lines
+        .par_iter()
+        .map(|(n, t)| parse_line(path, *n, t))
+        .collect();
+    let mut out = Vec::with_capacity(lines.len());
+    for p in parsed {
+        out.extend(p?);
     }
     if out.is_empty() {
         return Err(WafError::file(
             path,
             "no requests in the file; expected JSON lines (one request or WAF log record per line)",
         ));
+    }
+    Ok(out)
+}
+
+fn parse_line(path: &str, line_no: u32, t: &str) -> Result<Vec<LoggedRequest>, WafError> {
+    let mut out = Vec::new();
+    let stream = serde_json::Deserializer::from_str(t).into_iter::<Json>();
+    for item in stream {
+        let v = item.map_err(|e| {
+            WafError::at(
+                path,
+                crate::doc::Pos::new(line_no, e.column() as u32),
+                format!(
+                    "not valid JSON ({}); expected one JSON object per line",
+                    serde_message(&e)
+                ),
+            )
+        })?;
+        let Json::Object(obj) = &v else {
+            return Err(WafError::line(
+                path,
+                line_no,
+                format!(
+                    "expected a JSON object (a request), found {}",
+                    json_kind(&v)
+                ),
+            ));
+        };
+        let err = |m: String| WafError::line(path, line_no, m);
+        let logged = match obj.get("httpRequest") {
+            Some(Json::Object(http)) => {
+                let mut r = request_from_json(http, false).map_err(err)?;
+                r.timestamp = obj.get("timestamp").and_then(Json::as_i64).or(r.timestamp);
+                if let Some(Json::String(j)) = obj.get("ja3Fingerprint") {
+                    r.ja3 = Some(j.clone());
+                }
+                if let Some(Json::String(j)) = obj.get("ja4Fingerprint") {
+                    r.ja4 = Some(j.clone());
+                }
+                r.line = line_no;
+                let recorded = match (obj.get("action"), obj.get("terminatingRuleId")) {
+                    (Some(Json::String(a)), Some(Json::String(id))) => Some(Recorded {
+                        action: Outcome::parse(a).ok_or_else(|| {
+                            WafError::line(
+                                path,
+                                line_no,
+                                format!("unknown action \"{a}\" in the WAF log record"),
+                            )
+                        })?,
+                        terminating_rule_id: id.clone(),
+                    }),
+                    _ => None,
+                };
+                LoggedRequest {
+                    request: r,
+                    recorded,
+                }
+            }
+            Some(other) => {
+                return Err(WafError::line(
+                    path,
+                    line_no,
+                    format!(
+                        "expected \"httpRequest\" to be an object, found {}",
+                        json_kind(other)
+                    ),
+                ))
+            }
+            None => {
+                let mut r = request_from_json(obj, true).map_err(err)?;
+                r.line = line_no;
+                LoggedRequest {
+                    request: r,
+                    recorded: None,
+                }
+            }
+        };
+        out.push(logged);
     }
     Ok(out)
 }

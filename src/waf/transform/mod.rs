@@ -244,11 +244,24 @@ mod tests {
     }
 
     #[test]
+    fn none_and_uppercase() {
+        assert_eq!(TransformType::None.apply(b"AbC"), None);
+        assert_eq!(
+            TransformType::Uppercase.apply(b"AbC\xe9").unwrap(),
+            b"ABC\xe9"
+        );
+        assert_eq!(TransformType::Uppercase.apply(b"ABC"), None);
+    }
+
+    #[test]
     fn hashes() {
         assert_eq!(
             hex::encode(TransformType::Md5.apply(b"").unwrap()),
             "d41d8cd98f00b204e9800998ecf8427e"
         );
-        assert_eq!(TransformType::Sha256.apply(b"abc").unwrap().len(), 32);
+        assert_eq!(
+            hex::encode(TransformType::Sha256.apply(b"abc").unwrap()),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }
