@@ -876,3 +876,21 @@ fn undetermined_rules_do_not_matter_when_every_outcome_agrees() {
         Outcome::Unknown
     );
 }
+
+#[test]
+fn asn_match_and_ja4() {
+    let a = acl("- Name: Hosting\n  Priority: 1\n  Action: { Block: {} }\n  Statement: { AsnMatchStatement: { AsnList: [16509, 14061] } }\n- Name: Ja4\n  Priority: 2\n  Action: { Block: {} }\n  Statement: { ByteMatchStatement: { SearchString: t13d1516h2_8daaf6152771_e5627efa2ab1, FieldToMatch: { JA4Fingerprint: { FallbackBehavior: NO_MATCH } }, TextTransformations: [{ Priority: 0, Type: NONE }], PositionalConstraint: EXACTLY } }");
+    let mut r = get("/");
+    r.asn = Some(14061);
+    assert_eq!(decide(&a, &r), blocked_by("Hosting"));
+    r.asn = Some(3320);
+    assert_eq!(decide(&a, &r), allowed());
+    r.ja4 = Some("t13d1516h2_8daaf6152771_e5627efa2ab1".into());
+    assert_eq!(decide(&a, &r), blocked_by("Ja4"));
+    // No ASN in the request: the ASN rule is undetermined, and it decides.
+    let d = a.evaluate(&get("/"), &mut Default::default());
+    assert_eq!(
+        (d.action, d.undetermined[0].rule_id.as_str()),
+        (Outcome::Unknown, "Hosting")
+    );
+}

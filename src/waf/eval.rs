@@ -571,7 +571,8 @@ impl<'a> Ctx<'a> {
                 for item in items {
                     let value = i.transforms.apply(&item.value);
                     if let Some(d) = test_value(&i.test, &value) {
-                        return Tri::Yes(vec![d.at(location, item.name.map(|n| n.into_owned()))]);
+                        let name = item.name.map(|n| clip(n.as_bytes()));
+                        return Tri::Yes(vec![d.at(location, name)]);
                     }
                 }
                 Tri::No
