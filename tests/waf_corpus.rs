@@ -58,6 +58,12 @@ fn an_acl_without_rules_names_the_first_attack_it_lets_through() {
     let (i, d) = first_not_blocked(&acl, &attacks()).unwrap();
     assert_eq!(i, 0);
     assert_eq!(d.id, "sqli-001");
+    assert_eq!(
+        deadbolt::waf::corpus::attacks()[i].summary(),
+        "sqli-001 (GET /products?id=@a%20mod%20(1)%20or%201%20union%20select%20load_file('/etc/passwd'),credit_card,passwd%20from%20users--%20-)"
+    );
+    assert!(deadbolt::waf::corpus::named("attacks").is_some());
+    assert!(deadbolt::waf::corpus::named("nope").is_none());
     assert_eq!(d.action, Outcome::Allow);
     assert_eq!(d.terminating_rule_id, "Default_Action");
     assert_eq!(first_not_allowed(&acl, &benign()), None);

@@ -24,6 +24,18 @@ pub fn benign() -> Vec<Request> {
     bundled("benign.jsonl", BENIGN_JSONL)
 }
 
+/// Names of the bundled corpora, for policies that name one.
+pub const NAMES: &[&str] = &["attacks", "benign"];
+
+/// A bundled corpus by name (`attacks`, `benign`).
+pub fn named(name: &str) -> Option<Vec<Request>> {
+    match name {
+        "attacks" => Some(attacks()),
+        "benign" => Some(benign()),
+        _ => None,
+    }
+}
+
 fn bundled(name: &str, text: &str) -> Vec<Request> {
     // The bundled files are checked by the test suite; a failure here is a
     // build defect, reported rather than hidden.

@@ -93,6 +93,35 @@ impl Request {
         self
     }
 
+    /// A short description for messages: `id (METHOD /path?query)`, bounded and
+    /// with control characters escaped.
+    pub fn summary(&self) -> String {
+        let who = match (&self.id, self.line) {
+            (Some(id), _) => id.clone(),
+            (None, l) if l > 0 => format!("line {l}"),
+            _ => "request".into(),
+        };
+        let mut target = self.uri.clone();
+        if !self.args.is_empty() {
+            target.push('?');
+            target.push_str(&self.args);
+        }
+        let s = format!("{who} ({} {target})", self.method);
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i >= 160 {
+                out.push('…');
+                break;
+            }
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
     /// Values of every header with this name (case-insensitive), in order.
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.headers
@@ -379,6 +408,15 @@ mod tests {
         assert_eq!(r.body.as_deref(), Some(&b"{}"[..]));
         assert_eq!(r.tokens.captcha, TokenState::Valid);
         assert_eq!(r.timestamp, Some(5));
+    }
+
+    #[test]
+    fn summary_is_bounded_and_escaped() {
+        let mut r = Request::get("1.1.1.1", "/a?b=\n");
+        r.id = Some("x".into());
+        assert_eq!(r.summary(), "x (GET /a?b=\\n)");
+        r.uri = "/".repeat(500);
+        assert!(r.summary().chars().count() <= 161);
     }
 
     #[test]
