@@ -82,9 +82,17 @@ pub fn parse_requests(path: &str, text: &str) -> Result<Vec<LoggedRequest>, WafE
         .map(|(i, l)| ((i + 1) as u32, l.trim()))
         .filter(|(_, t)| !t.is_empty() && !t.starts_with('#'))
         .collect();
+    // Chunks, not lines: one result vector per 4096 lines keeps the
+    // intermediate allocations few.
     let parsed: Vec<Result<Vec<LoggedRequest>, WafError>> = lines
-        .par_iter()
-        .map(|(n, t)| parse_line(path, *n, t))
+        .par_chunks(4096)
+        .map(|chunk| {
+            let mut v = Vec::with_capacity(chunk.len());
+            for (n, t) in chunk {
+                v.extend(parse_line(path, *n, t)?);
+            }
+            Ok(v)
+        })
         .collect();
     let mut out = Vec::with_capacity(lines.len());
     for p in parsed {
