@@ -212,3 +212,35 @@ fn bad_request_files_get_clear_errors() {
     .collect();
     insta::assert_snapshot!(report);
 }
+
+#[test]
+fn firewall_manager_rule_groups_run_before_and_after_the_acl_rules() {
+    let acl = load("fixtures/waf/api/firewall-manager.json", None).unwrap();
+    let names: Vec<&str> = acl.rules.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["FMS-pre-kbi", "allow-office", "FMS-post-sqli"]);
+    // The pre-process group blocks Log4j even from the allowed office range...
+    let office =
+        Request::get("198.51.100.1", "/").with_header("X-Api-Version", "${jndi:ldap://x/a}");
+    assert_eq!(decide(&acl, &office).1, "FMS-pre-kbi");
+    // ...but the office's SQL reaches the post-process group only from elsewhere.
+    assert_eq!(
+        decide(&acl, &req("198.51.100.1", "/?id=1%20UNION%20SELECT%201")).1,
+        "allow-office"
+    );
+    assert_eq!(
+        decide(&acl, &req("203.0.113.5", "/?id=1%20UNION%20SELECT%201")).1,
+        "FMS-post-sqli"
+    );
+}
+
+#[test]
+fn rules_added_from_outside_the_acl_are_refused() {
+    let e = load("fixtures/waf/bad/separate-rule-association.plan.json", None).unwrap_err();
+    assert!(
+        e.message.starts_with(
+            "aws_wafv2_web_acl_rule_group_association.extra adds rules to aws_wafv2_web_acl.main"
+        ),
+        "{e}"
+    );
+    assert!(e.line_no() > 0);
+}

@@ -156,6 +156,13 @@ impl<'a> Builder<'a> {
         }
         self.check_unique(&rules, "web ACL")?;
         rules.sort_by_key(|r| r.priority);
+        // Firewall Manager rule groups run before and after the web ACL's own
+        // rules, each list in its own priority order.
+        let pre =
+            self.firewall_manager(props, "PreProcessFirewallManagerRuleGroups", &label_prefix)?;
+        let post =
+            self.firewall_manager(props, "PostProcessFirewallManagerRuleGroups", &label_prefix)?;
+        let rules: Vec<Rule> = pre.into_iter().chain(rules).chain(post).collect();
         Ok(WebAcl {
             name,
             id: id.to_string(),
@@ -172,6 +179,57 @@ impl<'a> Builder<'a> {
             approximations: self.approximations,
             rate_instances: self.rate_count,
         })
+    }
+
+    /// A list of FirewallManagerRuleGroup: rule group references, as rules.
+    fn firewall_manager(
+        &mut self,
+        props: &Value,
+        key: &str,
+        prefix: &str,
+    ) -> Result<Vec<Rule>, WafError> {
+        let r = self.r;
+        let Some(list) = r.opt(props, key) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for g in r.seq(list, key)? {
+            r.known_keys(
+                g,
+                "a Firewall Manager rule group",
+                &[
+                    "Name",
+                    "Priority",
+                    "FirewallManagerStatement",
+                    "OverrideAction",
+                    "VisibilityConfig",
+                ],
+            )?;
+            r.req(
+                g,
+                "FirewallManagerStatement",
+                "a Firewall Manager rule group",
+            )?;
+            // The same shape as a rule that references a rule group.
+            let entries = r
+                .map(g, "a Firewall Manager rule group")?
+                .iter()
+                .map(|e| crate::doc::Entry {
+                    key: if e.key == "FirewallManagerStatement" {
+                        "Statement".into()
+                    } else {
+                        e.key.clone()
+                    },
+                    key_pos: e.key_pos,
+                    value: e.value.clone(),
+                })
+                .collect();
+            let as_rule = Value::new(crate::doc::Node::Map(entries), g.pos);
+            out.push(self.rule(&as_rule, Container::Acl { prefix })?);
+        }
+        self.check_unique(&out, key)?;
+        out.sort_by_key(|r| r.priority);
+        Ok(out)
     }
 
     fn body_limit(&self, scope: Scope, props: &Value) -> Result<usize, WafError> {

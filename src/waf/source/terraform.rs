@@ -91,10 +91,46 @@ pub fn web_acls(t: &Template, opts: &LoadOptions) -> Vec<Result<WebAcl, WafError
         }
     }
     for (id, arn, props, pos) in acls {
+        if let Some(e) = separate_rules(t, &id, arn.as_deref()) {
+            out.push(Err(e));
+            continue;
+        }
         let b = Builder::new(&t.path, &refs, opts, false);
         out.push(b.web_acl(&id, arn, &props, pos));
     }
     out
+}
+
+/// Resources that add rules to a web ACL from outside it
+/// (`aws_wafv2_web_acl_rule_group_association`, `aws_wafv2_web_acl_rule`): the
+/// web ACL's own block would be missing them, so evaluating it is refused.
+fn separate_rules(t: &Template, acl_id: &str, acl_arn: Option<&str>) -> Option<WafError> {
+    t.resources
+        .iter()
+        .filter(|r| r.rtype.starts_with("aws_wafv2_web_acl_rule"))
+        .find(|r| {
+            let Some(props) = &r.props else { return false };
+            let Some(arn) = props.get("web_acl_arn") else {
+                return false;
+            };
+            match &arn.node {
+                Node::Str(s) => Some(s.as_str()) == acl_arn,
+                Node::Computed { refs, .. } => refs
+                    .iter()
+                    .any(|rf| rf == acl_id || rf.starts_with(&format!("{acl_id}."))),
+                _ => false,
+            }
+        })
+        .map(|r| {
+            WafError::at(
+                &*t.path,
+                r.pos,
+                format!(
+                    "{} adds rules to {acl_id} from outside its definition; deadbolt does not                      evaluate {} yet, so it cannot tell what the web ACL does",
+                    r.id, r.rtype
+                ),
+            )
+        })
 }
 
 /// `rule_json` (provider 5.x): the rules as the API's JSON, in a string.
