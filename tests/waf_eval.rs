@@ -44,13 +44,18 @@ Resources:
     Properties:
       Name: test
       Scope: SCOPE
-      DefaultAction: { DEFAULT: {} }
+      DefaultAction: { DEFAULT }
       VisibilityConfig: { SampledRequestsEnabled: true, CloudWatchMetricsEnabled: true, MetricName: t }
       Rules:
 "#;
 
 fn build(scope: &str, default: &str, rules: &str) -> WebAcl {
-    let text = PRELUDE.replace("SCOPE", scope).replace("DEFAULT", default)
+    let default = if default.contains(':') {
+        default.to_string()
+    } else {
+        format!("{default}: {{}}")
+    };
+    let text = PRELUDE.replace("SCOPE", scope).replace("DEFAULT", &default)
         + &rules
             .lines()
             .map(|l| format!("        {l}\n"))
@@ -892,5 +897,34 @@ fn asn_match_and_ja4() {
     assert_eq!(
         (d.action, d.undetermined[0].rule_id.as_str()),
         (Outcome::Unknown, "Hosting")
+    );
+}
+
+#[test]
+fn custom_block_responses_are_reported() {
+    let a = build(
+        "REGIONAL",
+        "Block",
+        "- Name: TooMany\n  Priority: 1\n  Action: { Block: { CustomResponse: { ResponseCode: 429 } } }\n  Statement: { ByteMatchStatement: { SearchString: /api, FieldToMatch: { UriPath: {} }, TextTransformations: [{ Priority: 0, Type: NONE }], PositionalConstraint: STARTS_WITH } }",
+    );
+    let d = a.evaluate(&get("/api/x"), &mut Default::default());
+    assert_eq!(
+        (d.action, d.response_code_sent),
+        (Outcome::Block, Some(429))
+    );
+    let d = a.evaluate(&get("/"), &mut Default::default());
+    assert_eq!(
+        (d.terminating_rule_id.as_str(), d.response_code_sent),
+        ("Default_Action", None)
+    );
+    let b = build(
+        "REGIONAL",
+        "Block: { CustomResponse: { ResponseCode: 451 } }",
+        "[]",
+    );
+    let d = b.evaluate(&get("/"), &mut Default::default());
+    assert_eq!(
+        (d.terminating_rule_id.as_str(), d.response_code_sent),
+        ("Default_Action", Some(451))
     );
 }

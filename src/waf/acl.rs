@@ -62,6 +62,8 @@ pub struct WebAcl {
     pub file: String,
     pub pos: Pos,
     pub default_action: Action,
+    /// The default action's custom response code, when it blocks with one.
+    pub default_response_code: Option<u16>,
     /// Sorted by priority.
     pub rules: Vec<Rule>,
     pub captcha_immunity_s: u64,
@@ -97,6 +99,8 @@ pub struct Rule {
     pub labels: Vec<String>,
     pub captcha_immunity_s: Option<u64>,
     pub challenge_immunity_s: Option<u64>,
+    /// `Block: {CustomResponse: {ResponseCode}}`: the status sent when it blocks.
+    pub block_response_code: Option<u16>,
 }
 
 #[derive(Debug)]

@@ -127,7 +127,7 @@ impl<'a> Ctx<'a> {
                         captcha_response: None,
                         challenge_response: None,
                     },
-                    response_code: None,
+                    response_code: self.acl.default_response_code,
                     captcha: None,
                     challenge: None,
                 },
@@ -241,7 +241,11 @@ impl<'a> Ctx<'a> {
                     Action::Allow | Action::Block => Applied::Terminated(Terminal {
                         action,
                         rule: matched(details, action),
-                        response_code: None,
+                        response_code: if action == Action::Block {
+                            rule.block_response_code
+                        } else {
+                            None
+                        },
                         captcha: None,
                         challenge: None,
                     }),

@@ -94,6 +94,7 @@ fn rule(
         labels: vec![format!("awswaf:managed:aws:{ns}:{label}")],
         captcha_immunity_s: None,
         challenge_immunity_s: None,
+        block_response_code: None,
     }
 }
 

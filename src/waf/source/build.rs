@@ -118,11 +118,11 @@ impl<'a> Builder<'a> {
                 }
             },
         };
-        let default_action = {
+        let (default_action, default_response_code) = {
             let d = r.req(props, "DefaultAction", "the web ACL")?;
             match r.one_of(d, "DefaultAction", &["Allow", "Block"])?.0 {
-                "Block" => Action::Block,
-                _ => Action::Allow,
+                "Block" => (Action::Block, self.response_code(d)?),
+                _ => (Action::Allow, None),
             }
         };
         let captcha_immunity_s = self
@@ -171,6 +171,7 @@ impl<'a> Builder<'a> {
             file: r.path.to_string(),
             pos,
             default_action,
+            default_response_code,
             rules,
             captcha_immunity_s,
             challenge_immunity_s,
@@ -297,6 +298,26 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// The ResponseCode of a `{Block: {CustomResponse: ...}}` action.
+    fn response_code(&self, action: &Value) -> Result<Option<u16>, WafError> {
+        let r = self.r;
+        let Some(code) = action
+            .get("Block")
+            .and_then(|b| r.opt(b, "CustomResponse"))
+            .and_then(|c| r.opt(c, "ResponseCode"))
+        else {
+            return Ok(None);
+        };
+        let n = r.int(code, "ResponseCode")?;
+        match u16::try_from(n) {
+            Ok(c) if (200..=599).contains(&c) => Ok(Some(c)),
+            _ => Err(r.err(
+                code.pos,
+                format!("ResponseCode {n} is not an HTTP status (200-599)"),
+            )),
+        }
+    }
+
     pub fn action(&self, v: &Value, what: &str) -> Result<Action, WafError> {
         Ok(match self.r.one_of(v, what, ACTIONS)?.0 {
             "Allow" => Action::Allow,
@@ -352,6 +373,7 @@ impl<'a> Builder<'a> {
         };
         let captcha_immunity_s = self.immunity(r.opt(v, "CaptchaConfig"), "CaptchaConfig")?;
         let challenge_immunity_s = self.immunity(r.opt(v, "ChallengeConfig"), "ChallengeConfig")?;
+        let mut block_response_code = None;
         let body = if group_ref {
             if let Container::Group { .. } = container {
                 return Err(r.err(
@@ -388,7 +410,9 @@ impl<'a> Builder<'a> {
                     ),
                 ));
             }
-            let action = self.action(r.req(v, "Action", &what)?, "Action")?;
+            let av = r.req(v, "Action", &what)?;
+            let action = self.action(av, "Action")?;
+            block_response_code = self.response_code(av)?;
             if kind == "RateBasedStatement" {
                 let rate = self.rate_statement(sv.get(kind).unwrap_or(sv))?;
                 RuleBody::Rate { rate, action }
@@ -405,6 +429,7 @@ impl<'a> Builder<'a> {
             labels,
             captcha_immunity_s,
             challenge_immunity_s,
+            block_response_code,
         })
     }
 
