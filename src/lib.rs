@@ -22,3 +22,4 @@ pub mod scan;
 pub mod schema;
 pub mod suppress;
 pub mod terminal;
+pub mod waf;

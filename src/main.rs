@@ -12,6 +12,7 @@ use cli::diff::DiffArgs;
 use cli::kms::KmsArgs;
 use cli::scan::ScanArgs;
 use cli::test::TestArgs;
+use cli::waf::WafArgs;
 use cli::EXIT_ERROR;
 
 #[derive(Parser)]
@@ -49,6 +50,8 @@ enum Command {
     Diff(DiffArgs),
     /// The built-in KMS: keys, encryption, envelope files, and an AWS-compatible endpoint.
     Kms(KmsArgs),
+    /// AWS WAFv2 web ACLs: evaluate requests as AWS WAF would.
+    Waf(WafArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Test(a) => cli::test::run_test(a),
         Command::Diff(a) => cli::diff::run_diff(a),
         Command::Kms(a) => cli::kms::run_kms(a),
+        Command::Waf(a) => cli::waf::run_waf(a),
     };
     ExitCode::from(code)
 }

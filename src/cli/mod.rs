@@ -5,6 +5,7 @@ pub mod diff;
 pub mod kms;
 pub mod scan;
 pub mod test;
+pub mod waf;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
