@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod compile;
+pub mod detect;
 pub mod doc;
 pub mod dsl;
 pub mod eval;

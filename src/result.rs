@@ -59,6 +59,15 @@ pub struct Finding {
     /// Which `require` (block, statement) decided a fail or unknown; for coverage.
     #[serde(skip)]
     pub clause: Option<(usize, usize)>,
+    /// Distinguishes several results of one (policy, resource): a detection's
+    /// group and episode, an open port range, an advisory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The result in the shape of the AWS service deadbolt stands in for: a
+    /// GuardDuty finding for detections, an Inspector finding for reachability
+    /// and package checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding: Option<Box<serde_json::Value>>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -80,9 +89,9 @@ pub fn fingerprint(policy: &str, file: &str, document: usize, resource: &str) ->
 }
 
 impl Finding {
-    /// Output order: file, document, line, column, policy, resource — the same
-    /// whatever the number of threads.
-    pub fn sort_key(&self) -> (&str, usize, u32, u32, &str, &str) {
+    /// Output order: file, document, line, column, policy, resource, key — the
+    /// same whatever the number of threads.
+    pub fn sort_key(&self) -> (&str, usize, u32, u32, &str, &str, &str) {
         (
             &self.file,
             self.document,
@@ -90,6 +99,7 @@ impl Finding {
             self.column,
             &self.policy,
             &self.resource,
+            self.key.as_deref().unwrap_or(""),
         )
     }
 }

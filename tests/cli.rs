@@ -405,7 +405,11 @@ fn explain_and_list() {
 fn check_builtin_catalogue_is_clean() {
     let r = run(&["check"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("25 policies compiled"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("25 policies and 14 detections compiled"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]

@@ -58,20 +58,26 @@ pub fn run_check(a: CheckArgs) -> u8 {
         .filter(|d| d.level == Level::Error)
         .count();
     let warnings = c.diagnostics.len() - errors;
+    let compiled = format!(
+        "{} polic{}{}",
+        c.policies.len(),
+        if c.policies.len() == 1 { "y" } else { "ies" },
+        match c.detections.len() {
+            0 => String::new(),
+            1 => " and 1 detection".to_string(),
+            n => format!(" and {n} detections"),
+        }
+    );
     if errors > 0 {
         eprintln!(
-            "{errors} error{}, {warnings} warning{}; {} polic{} compiled",
+            "{errors} error{}, {warnings} warning{}; {compiled} compiled",
             plural(errors),
             plural(warnings),
-            c.policies.len(),
-            if c.policies.len() == 1 { "y" } else { "ies" }
         );
         EXIT_ERROR
     } else {
         println!(
-            "ok: {} polic{} compiled, {warnings} warning{}",
-            c.policies.len(),
-            if c.policies.len() == 1 { "y" } else { "ies" },
+            "ok: {compiled} compiled, {warnings} warning{}",
             plural(warnings)
         );
         0

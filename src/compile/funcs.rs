@@ -74,8 +74,34 @@ pub const FUNCS: &[FuncSpec] = &[
     spec("kms.allows", Func::KmsAllows, 3, 3, &[Any, Str, Str], Bool, "whether the key's policy and grants let a principal ARN perform an action (kms:Decrypt, ...)"),
     spec("kms.decrypts", Func::KmsDecrypts, 3, 3, &[Str, Any, Any], Bool, "whether an envelope-encrypted sample file decrypts under the key and encryption context (false for plaintext)"),
     spec("kms.sample", Func::KmsSample, 1, 1, &[Any], Any, "the data sample the --samples manifest gives for a resource: file, key, context"),
+    spec("threatlist", Func::ThreatList, 1, 1, &[Str], List, "the threat list given with --threat-list NAME=PATH: IPs, CIDRs and domains; `x in threatlist(\"ips\")` (a domain matches its subdomains; the --trusted-list always wins)"),
+    spec("aws_ip_ranges", Func::AwsIpRanges, 0, 0, &[], List, "the IPv4 and IPv6 ranges of AWS's ip-ranges.json given with --aws-ip-ranges; `x in aws_ip_ranges()`"),
+    spec("entropy", Func::Entropy, 1, 1, &[Str], Num, "Shannon entropy of a string, in bits per character"),
+    spec("url_decode", Func::UrlDecode, 1, 1, &[Str], Str, "percent-decodes a string (`+` is a space), as CloudTrail writes some policy documents"),
+    spec("first_label", Func::FirstLabel, 1, 1, &[Str], Str, "the first label of a domain name: `abc` of `abc.example.com`"),
+    spec("parent_domain", Func::ParentDomain, 1, 1, &[Str], Str, "a domain name without its first label: `example.com` of `abc.example.com`"),
+    spec("is_ip", Func::IsIp, 1, 1, &[Any], Bool, "whether the value is an IPv4 or IPv6 address (CloudTrail's sourceIPAddress may be a name)"),
     spec("known", Func::Known, 1, 1, &[Any], Bool, "whether the value is known statically (false for an unresolved parameter or a Terraform value known only after apply)"),
 ];
+
+/// Aggregates over a detection's window: allowed in `alert when` and `message`.
+pub const AGGREGATES: &[(&str, usize, &str)] = &[
+    ("count", 0, "the number of records in the window"),
+    (
+        "count_distinct",
+        1,
+        "the number of distinct values in the window",
+    ),
+    ("sum", 1, "the sum of the values in the window"),
+    ("min", 1, "the smallest value in the window"),
+    ("max", 1, "the largest value in the window"),
+];
+
+/// An aggregate by name and number of arguments (`count()` is one, `count(x)` is
+/// the built-in function).
+pub fn aggregate(name: &str, args: usize) -> Option<&'static (&'static str, usize, &'static str)> {
+    AGGREGATES.iter().find(|(n, a, _)| *n == name && *a == args)
+}
 
 pub fn lookup(name: &str) -> Option<&'static FuncSpec> {
     FUNCS.iter().find(|f| f.name == name)

@@ -72,6 +72,56 @@ impl Policy {
     }
 }
 
+/// A checked, compiled detection: a rule over log records.
+#[derive(Clone, Debug)]
+pub struct Detection {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    /// GuardDuty's severity number (1.0 to 8.9).
+    pub score: f64,
+    /// The GuardDuty finding type (`Recon:EC2/Portscan`); the id when not given.
+    pub finding_type: String,
+    /// `NETWORK_CONNECTION`, `AWS_API_CALL`, `DNS_REQUEST` or `PORT_PROBE`.
+    pub action: String,
+    pub description: String,
+    pub remediation: String,
+    pub controls: Vec<String>,
+    pub references: Vec<String>,
+    pub tags: Vec<String>,
+    pub file: String,
+    pub line: u32,
+    pub source: crate::schema::logs::LogSource,
+    /// `where`: which records count (slot 0 is the record).
+    pub filter: Option<Expr>,
+    pub lets: Vec<(usize, Expr)>,
+    /// `group by` keys; empty for a detection without grouping (one alert per resource).
+    pub keys: Vec<Expr>,
+    /// `window`, in milliseconds; `None` without grouping.
+    pub window_ms: Option<i64>,
+    /// `alert when`: evaluated over the window, with `Expr::Agg` for aggregates.
+    pub alert: Option<Expr>,
+    /// The aggregates that `alert` and `message` use, in `Expr::Agg` order.
+    pub aggregates: Vec<Aggregate>,
+    pub resource: Option<Expr>,
+    pub message: Option<Vec<MsgPart>>,
+    /// Threat lists the detection names (`threatlist("ips")`).
+    pub lists: Vec<String>,
+    /// Whether it needs `--aws-ip-ranges`.
+    pub uses_aws_ranges: bool,
+    pub slots: usize,
+}
+
+/// An aggregate over the records of a window.
+#[derive(Clone, Debug)]
+pub enum Aggregate {
+    Count,
+    CountDistinct(Expr),
+    Sum(Expr),
+    Min(Expr),
+    Max(Expr),
+}
+
 /// One `for resource ... as x` block.
 #[derive(Clone, Debug)]
 pub struct Block {
@@ -146,6 +196,19 @@ pub enum Func {
     KmsAllows,
     KmsDecrypts,
     KmsSample,
+    /// `threatlist("NAME")`: the list given with `--threat-list NAME=PATH`.
+    ThreatList,
+    /// `aws_ip_ranges()`: the ranges of `--aws-ip-ranges`.
+    AwsIpRanges,
+    /// Shannon entropy in bits per character.
+    Entropy,
+    UrlDecode,
+    /// The first label of a domain name (`abc` of `abc.example.com`).
+    FirstLabel,
+    /// A domain name without its first label.
+    ParentDomain,
+    /// Whether the value is an IPv4 or IPv6 address.
+    IsIp,
 }
 
 #[derive(Clone, Debug)]
@@ -166,6 +229,8 @@ pub enum Expr {
     Matches(Box<Expr>, Regex),
     Test(Box<Expr>, Test, bool),
     Quant(Quantifier, usize, Box<Expr>, Box<Expr>),
+    /// The value of a detection's aggregate (index into `Detection::aggregates`).
+    Agg(usize),
 }
 
 #[derive(Clone, Debug)]
@@ -173,6 +238,8 @@ pub struct FieldName {
     pub name: String,
     /// `KmsKeyId` → `kms_key_id`; `None` when it equals `name`.
     pub snake: Option<String>,
+    /// For a field of a flow log record: its index in `schema::logs::FLOW_FIELDS`.
+    pub flow: Option<u16>,
 }
 
 impl FieldName {
@@ -181,6 +248,7 @@ impl FieldName {
         FieldName {
             name: name.to_string(),
             snake: (snake != name).then_some(snake),
+            flow: None,
         }
     }
 }

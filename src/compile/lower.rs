@@ -3,14 +3,22 @@
 use regex::Regex;
 
 use super::funcs;
-use super::ir::{self, Block, Const, Expr, FieldName, MsgPart, Severity, Stmt};
+use super::ir::{self, Aggregate, Block, Const, Expr, FieldName, Func, MsgPart, Severity, Stmt};
 use crate::dsl::ast::{self, ExprKind, MetaValue, UnOp};
+use crate::schema::logs::{self as logschema, LogSource};
 
 /// Scope of names visible at a point: each name maps to its slot.
 #[derive(Default)]
 struct Scope {
     names: Vec<(String, usize)>,
     next: usize,
+    /// The slot of a detection's flow log record, whose fields are looked up by
+    /// index rather than by name.
+    flow_slot: Option<usize>,
+    /// A detection's aggregates, in `Expr::Agg` order.
+    aggregates: Vec<Aggregate>,
+    lists: Vec<String>,
+    aws_ranges: bool,
 }
 
 impl Scope {
@@ -45,20 +53,8 @@ pub fn lower_policy(p: &ast::Policy, src: &str, file: &str) -> ir::Policy {
         line: line_of(src, p.span.start),
     };
     for m in &p.meta {
-        let text = || match &m.value {
-            MetaValue::Str(s) => s.value.clone(),
-            MetaValue::Word(w) => w.name.clone(),
-            MetaValue::List(l) => l
-                .iter()
-                .map(|s| s.value.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
-        let list = || match &m.value {
-            MetaValue::List(l) => l.iter().map(|s| s.value.clone()).collect(),
-            MetaValue::Str(s) => vec![s.value.clone()],
-            MetaValue::Word(w) => vec![w.name.clone()],
-        };
+        let text = || meta_text(&m.value);
+        let list = || meta_list(&m.value);
         match m.key.name.as_str() {
             "title" => out.title = text(),
             "severity" => out.severity = Severity::parse(&text()).unwrap_or(Severity::Medium),
@@ -75,6 +71,146 @@ pub fn lower_policy(p: &ast::Policy, src: &str, file: &str) -> ir::Policy {
     }
     out.blocks = p.blocks.iter().map(|b| lower_block(b, src)).collect();
     out
+}
+
+/// Lowers a detection that the checker accepted.
+pub fn lower_detection(d: &ast::Detection, src: &str, file: &str) -> ir::Detection {
+    let source = LogSource::parse(&d.source.name).unwrap_or(LogSource::CloudTrail);
+    let mut scope = Scope::default();
+    let slot = scope.bind(&d.binding.name);
+    if source == LogSource::FlowLog {
+        scope.flow_slot = Some(slot);
+    }
+    let lets = d
+        .lets
+        .iter()
+        .map(|(name, value)| {
+            let e = lower_expr(value, &mut scope);
+            (scope.bind(&name.name), e)
+        })
+        .collect();
+    let filter = d.filter.as_ref().map(|e| lower_expr(e, &mut scope));
+    let keys = d
+        .group
+        .iter()
+        .flat_map(|g| g.keys.iter())
+        .map(|k| lower_expr(k, &mut scope))
+        .collect();
+    let resource = d.resource.as_ref().map(|e| lower_expr(e, &mut scope));
+    let alert = d.alert.as_ref().map(|e| lower_expr(e, &mut scope));
+    let message = d.message.as_ref().map(|m| {
+        m.parts
+            .iter()
+            .map(|p| match p {
+                ast::MsgPart::Text(t) => MsgPart::Text(t.clone()),
+                ast::MsgPart::Expr(e) => MsgPart::Expr(lower_expr(e, &mut scope)),
+            })
+            .collect()
+    });
+    let mut out = ir::Detection {
+        id: d.id.name.clone(),
+        title: String::new(),
+        severity: Severity::Medium,
+        score: 0.0,
+        finding_type: d.id.name.clone(),
+        action: default_action(source).to_string(),
+        description: String::new(),
+        remediation: String::new(),
+        controls: vec![],
+        references: vec![],
+        tags: vec![],
+        file: file.to_string(),
+        line: line_of(src, d.span.start),
+        source,
+        filter,
+        lets,
+        keys,
+        window_ms: d.group.as_ref().map(|g| g.window_ms),
+        alert,
+        aggregates: std::mem::take(&mut scope.aggregates),
+        resource,
+        message,
+        lists: std::mem::take(&mut scope.lists),
+        uses_aws_ranges: scope.aws_ranges,
+        slots: scope.next,
+    };
+    for m in &d.meta {
+        let text = meta_text(&m.value);
+        match (m.key.name.as_str(), &m.value) {
+            ("title", _) => out.title = text,
+            ("severity", MetaValue::Num(n, _)) => {
+                out.score = *n;
+                out.severity = severity_of_score(*n);
+            }
+            ("severity", _) => {
+                out.severity = Severity::parse(&text).unwrap_or(Severity::Medium);
+                out.score = score_of_severity(out.severity);
+            }
+            ("type", _) => out.finding_type = text,
+            ("action", _) => out.action = text.to_ascii_uppercase(),
+            ("description", _) => out.description = text,
+            ("remediation", _) => out.remediation = text,
+            ("controls", v) => out.controls = meta_list(v),
+            ("references", v) => out.references = meta_list(v),
+            ("tags", v) => out.tags = meta_list(v),
+            _ => {}
+        }
+    }
+    if out.title.is_empty() {
+        out.title = out.finding_type.clone();
+    }
+    out
+}
+
+fn default_action(source: LogSource) -> &'static str {
+    match source {
+        LogSource::FlowLog => "NETWORK_CONNECTION",
+        LogSource::CloudTrail => "AWS_API_CALL",
+        LogSource::Dns => "DNS_REQUEST",
+    }
+}
+
+/// GuardDuty's bands: low 1.0-3.9, medium 4.0-6.9, high 7.0-8.9.
+pub fn severity_of_score(n: f64) -> Severity {
+    if n >= 7.0 {
+        Severity::High
+    } else if n >= 4.0 {
+        Severity::Medium
+    } else if n >= 1.0 {
+        Severity::Low
+    } else {
+        Severity::Info
+    }
+}
+
+fn score_of_severity(s: Severity) -> f64 {
+    match s {
+        Severity::Info => 1.0,
+        Severity::Low => 2.0,
+        Severity::Medium => 5.0,
+        Severity::High => 8.0,
+        Severity::Critical => 8.9,
+    }
+}
+
+fn meta_text(v: &MetaValue) -> String {
+    match v {
+        MetaValue::Str(s) => s.value.clone(),
+        MetaValue::Word(w) => w.name.clone(),
+        MetaValue::Num(n, _) => n.to_string(),
+        MetaValue::List(l) => l
+            .iter()
+            .map(|s| s.value.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+fn meta_list(v: &MetaValue) -> Vec<String> {
+    match v {
+        MetaValue::List(l) => l.iter().map(|s| s.value.clone()).collect(),
+        other => vec![meta_text(other)],
+    }
 }
 
 /// 1-based line of a byte offset.
@@ -158,18 +294,52 @@ fn lower_expr(e: &ast::Expr, scope: &mut Scope) -> Expr {
             None => Expr::Const(Const::Null),
         },
         ExprKind::Current => Expr::Current,
-        ExprKind::Field(inner, name) => Expr::Field(b(inner, scope), FieldName::new(&name.name)),
+        ExprKind::Field(inner, name) => {
+            let mut field = FieldName::new(&name.name);
+            if let (Some(slot), ExprKind::Var(v)) = (scope.flow_slot, &inner.kind) {
+                if scope.lookup(v) == Some(slot) {
+                    field.flow = logschema::FLOW_FIELDS
+                        .iter()
+                        .position(|(n, _)| *n == name.name || n.replace('-', "_") == name.name)
+                        .map(|i| i as u16);
+                }
+            }
+            Expr::Field(b(inner, scope), field)
+        }
         ExprKind::Index(inner, idx) => Expr::Index(b(inner, scope), b(idx, scope)),
         ExprKind::Wildcard(inner) => Expr::Wildcard(b(inner, scope)),
         ExprKind::Filter(inner, pred) => Expr::Filter(b(inner, scope), b(pred, scope)),
         ExprKind::Call { ns, name, args } => {
-            let args = args.iter().map(|a| lower_expr(a, scope)).collect();
+            let mut args: Vec<Expr> = args.iter().map(|a| lower_expr(a, scope)).collect();
             let full = match ns {
                 Some(ns) => format!("{}.{}", ns.name, name.name),
                 None => name.name.clone(),
             };
+            if ns.is_none() {
+                if let Some(agg) = funcs::aggregate(&full, args.len()) {
+                    let a = match (agg.0, args.pop()) {
+                        ("count_distinct", Some(x)) => Aggregate::CountDistinct(x),
+                        ("sum", Some(x)) => Aggregate::Sum(x),
+                        ("min", Some(x)) => Aggregate::Min(x),
+                        ("max", Some(x)) => Aggregate::Max(x),
+                        _ => Aggregate::Count,
+                    };
+                    scope.aggregates.push(a);
+                    return Expr::Agg(scope.aggregates.len() - 1);
+                }
+            }
             match funcs::lookup(&full) {
-                Some(f) => Expr::Call(f.func, args),
+                Some(f) => {
+                    if f.func == Func::ThreatList {
+                        if let Some(Expr::Const(Const::Str(n))) = args.first() {
+                            if !scope.lists.contains(n) {
+                                scope.lists.push(n.clone());
+                            }
+                        }
+                    }
+                    scope.aws_ranges |= f.func == Func::AwsIpRanges;
+                    Expr::Call(f.func, args)
+                }
                 None => Expr::Const(Const::Null),
             }
         }

@@ -53,6 +53,37 @@ pub struct PolicyFile {
 #[derive(Clone, Debug)]
 pub enum Item {
     Policy(Policy),
+    Detection(Box<Detection>),
+}
+
+/// `detection ID { metadata; from SOURCE as x [where COND]; [group by KEYS window D];
+/// [alert when COND]; [resource EXPR]; [message "..."] }`: a rule over log records.
+#[derive(Clone, Debug)]
+pub struct Detection {
+    pub id: Ident,
+    pub meta: Vec<Meta>,
+    /// `flowlog`, `cloudtrail` or `dns`.
+    pub source: Ident,
+    pub binding: Ident,
+    /// `where`: the records that count.
+    pub filter: Option<Expr>,
+    pub lets: Vec<(Ident, Expr)>,
+    pub group: Option<Group>,
+    /// `alert when`: the threshold over the window (aggregates allowed).
+    pub alert: Option<Expr>,
+    /// `resource`: the instance, principal or address an alert is about.
+    pub resource: Option<Expr>,
+    pub message: Option<Message>,
+    pub span: Span,
+}
+
+/// `group by KEY, ... window 60m`.
+#[derive(Clone, Debug)]
+pub struct Group {
+    pub keys: Vec<Expr>,
+    /// The window in milliseconds.
+    pub window_ms: i64,
+    pub window_span: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -76,6 +107,8 @@ pub enum MetaValue {
     Str(StrLit),
     List(Vec<StrLit>),
     Word(Ident),
+    /// A number: a detection's GuardDuty severity (`severity 5.0`).
+    Num(f64, Span),
 }
 
 impl MetaValue {
@@ -83,6 +116,7 @@ impl MetaValue {
         match self {
             MetaValue::Str(s) => s.span,
             MetaValue::Word(w) => w.span,
+            MetaValue::Num(_, s) => *s,
             MetaValue::List(l) => match (l.first(), l.last()) {
                 (Some(a), Some(b)) => a.span.to(b.span),
                 _ => Span::default(),

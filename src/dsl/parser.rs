@@ -88,8 +88,12 @@ impl<'s> Parser<'s> {
                 let (rest, p) = self.policy(i)?;
                 items.push(Item::Policy(p));
                 i = rest;
+            } else if self.src.is_keyword(i, "detection") {
+                let (rest, d) = self.detection(i)?;
+                items.push(Item::Detection(Box::new(d)));
+                i = rest;
             } else {
-                return failure(i, "`policy` to start a policy");
+                return failure(i, "`policy` or `detection` to start a rule");
             }
         }
     }
@@ -119,11 +123,17 @@ impl<'s> Parser<'s> {
                     },
                 ));
             }
-            if t.is_empty() {
+            if t.is_empty()
+                || self.src.is_keyword(t, "policy")
+                || self.src.is_keyword(t, "detection")
+            {
                 return Err(nom::Err::Failure(PErr {
                     input: t,
                     expected: "'}' to close the policy".into(),
-                    note: Some((open, format!("policy `{}` opened here", id.name))),
+                    note: Some((
+                        open,
+                        format!("policy `{}` opened here is never closed", id.name),
+                    )),
                 }));
             }
             if self.src.is_keyword(t, "for") {
@@ -152,6 +162,9 @@ impl<'s> Parser<'s> {
         if let Ok((rest, s)) = self.src.string(t) {
             return Ok((rest, MetaValue::Str(s)));
         }
+        if let Ok((rest, (n, span))) = self.src.number(t) {
+            return Ok((rest, MetaValue::Num(n, span)));
+        }
         if self.src.is_symbol(t, "[") {
             let (mut i, _) = self.src.symbol(t, "[")?;
             let mut items = Vec::new();
@@ -178,6 +191,185 @@ impl<'s> Parser<'s> {
             "a value after the metadata field name"
         };
         failure(t, what)
+    }
+
+    fn detection(&self, start: &'s str) -> PResult<'s, Detection> {
+        let start = ws(start);
+        let (i, _) = self.src.keyword(start, "detection")?;
+        let (i, id) = commit(
+            self.src.policy_id(i),
+            ws(i),
+            "a detection id after `detection`",
+        )?;
+        let (mut i, open) = commit(
+            self.src.symbol(i, "{"),
+            ws(i),
+            "'{' to open the detection body",
+        )?;
+        let mut meta = Vec::new();
+        let mut from: Option<(Ident, Ident)> = None;
+        let (mut filter, mut group, mut alert, mut resource, mut message) =
+            (None, None, None, None, None);
+        let mut lets = Vec::new();
+        loop {
+            let t = ws(i);
+            if let Ok((rest, _)) = self.src.symbol(t, "}") {
+                let Some((source, binding)) = from else {
+                    return failure(
+                        t,
+                        "`from flowlog as f` (or `cloudtrail`, `dns`) in the detection",
+                    );
+                };
+                let span = self.src.span(start, rest);
+                let d = Detection {
+                    id,
+                    meta,
+                    source,
+                    binding,
+                    filter,
+                    lets,
+                    group,
+                    alert,
+                    resource,
+                    message,
+                    span,
+                };
+                return Ok((rest, d));
+            }
+            if t.is_empty()
+                || self.src.is_keyword(t, "policy")
+                || self.src.is_keyword(t, "detection")
+            {
+                return Err(nom::Err::Failure(PErr {
+                    input: t,
+                    expected: "'}' to close the detection".into(),
+                    note: Some((
+                        open,
+                        format!("detection `{}` opened here is never closed", id.name),
+                    )),
+                }));
+            }
+            if let Ok((rest, _)) = self.src.keyword(t, "from") {
+                if from.is_some() {
+                    return failure(t, "one `from` per detection");
+                }
+                let (rest, source) = commit(
+                    self.src.ident(rest),
+                    ws(rest),
+                    "a log source after `from`: flowlog, cloudtrail or dns",
+                )?;
+                let (rest, _) = commit(
+                    self.src.keyword(rest, "as"),
+                    ws(rest),
+                    "`as NAME` to name each record",
+                )?;
+                let (rest, binding) = commit(self.src.ident(rest), ws(rest), "a name after `as`")?;
+                from = Some((source, binding));
+                i = rest;
+            } else if let Ok((rest, _)) = self.src.keyword(t, "where") {
+                let (rest, e) = commit(self.expr(rest), ws(rest), "a condition after `where`")?;
+                filter = Some(e);
+                i = rest;
+            } else if let Ok((rest, _)) = self.src.keyword(t, "let") {
+                let (rest, name) = commit(self.src.ident(rest), ws(rest), "a name after `let`")?;
+                let (rest, _) = commit(self.src.symbol(rest, "="), ws(rest), "'=' after the name")?;
+                let (rest, value) = commit(self.expr(rest), ws(rest), "an expression after '='")?;
+                lets.push((name, value));
+                i = rest;
+            } else if let Ok((rest, _)) = self.src.keyword(t, "group") {
+                let (mut rest, _) =
+                    commit(self.src.keyword(rest, "by"), ws(rest), "`by` after `group`")?;
+                let mut keys = Vec::new();
+                loop {
+                    let (r, e) =
+                        commit(self.expr(rest), ws(rest), "a grouping key after `group by`")?;
+                    keys.push(e);
+                    match self.src.symbol(r, ",") {
+                        Ok((r, _)) => rest = r,
+                        Err(_) => {
+                            rest = r;
+                            break;
+                        }
+                    }
+                }
+                let (rest, _) = commit(
+                    self.src.keyword(rest, "window"),
+                    ws(rest),
+                    "`window DURATION` (such as `window 10m`) after the grouping keys",
+                )?;
+                let (rest, (window_ms, window_span)) = self.duration(rest)?;
+                group = Some(Group {
+                    keys,
+                    window_ms,
+                    window_span,
+                });
+                i = rest;
+            } else if let Ok((rest, _)) = self.src.keyword(t, "alert") {
+                let (rest, _) = commit(
+                    self.src.keyword(rest, "when"),
+                    ws(rest),
+                    "`when` after `alert`",
+                )?;
+                let (rest, e) =
+                    commit(self.expr(rest), ws(rest), "a condition after `alert when`")?;
+                alert = Some(e);
+                i = rest;
+            } else if let Ok((rest, _)) = self.src.keyword(t, "resource") {
+                let (rest, e) = commit(
+                    self.expr(rest),
+                    ws(rest),
+                    "the resource an alert is about after `resource`",
+                )?;
+                resource = Some(e);
+                i = rest;
+            } else if let Ok((rest, _)) = self.src.keyword(t, "message") {
+                let (rest, m) = commit(
+                    self.message(rest),
+                    ws(rest),
+                    "a message in quotes after `message`",
+                )?;
+                message = Some(m);
+                i = rest;
+            } else if let Ok((rest, key)) = self.src.ident(t) {
+                let (rest, value) = self.meta_value(rest, &key)?;
+                let span = key.span.to(value.span());
+                meta.push(Meta { key, value, span });
+                i = rest;
+            } else {
+                return failure(t, "a metadata field, `from`, `where`, `group by`, `alert when`, `resource`, `message`, or '}'");
+            }
+        }
+    }
+
+    /// `10m`, `60s`, `1h`, `1d`, `500ms`.
+    fn duration(&self, i: &'s str) -> PResult<'s, (i64, Span)> {
+        let t = ws(i);
+        let (rest, (n, nspan)) =
+            commit(self.src.number(t), t, "a duration such as 10m, 60s or 1h")?;
+        let unit_len = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
+        let unit = &rest[..unit_len];
+        let ms = match unit {
+            "ms" => 1.0,
+            "s" => 1_000.0,
+            "m" => 60_000.0,
+            "h" => 3_600_000.0,
+            "d" => 86_400_000.0,
+            _ => {
+                return failure(
+                    rest,
+                    "a unit right after the number: ms, s, m, h or d (as in `10m`)",
+                )
+            }
+        };
+        let total = n * ms;
+        if !(1.0..=366.0 * 86_400_000.0).contains(&total) {
+            return failure(t, "a window between 1ms and 366d");
+        }
+        let rest = &rest[unit_len..];
+        Ok((
+            rest,
+            (total as i64, Span::new(nspan.start, self.src.offset(rest))),
+        ))
     }
 
     fn rule_block(&self, start: &'s str) -> PResult<'s, RuleBlock> {
@@ -915,7 +1107,9 @@ mod tests {
     fn messages_interpolate() {
         let f = parse_file("policy p { severity low for resource \"A::B::C\" as v require v.X else \"{v.id} has {{x}} {v.X}\" }")
             .expect("parses");
-        let Item::Policy(pol) = &f.items[0];
+        let Item::Policy(pol) = &f.items[0] else {
+            panic!("a policy")
+        };
         let Stmt::Require {
             message: Some(m), ..
         } = &pol.blocks[0].stmts[0]

@@ -50,6 +50,15 @@ impl<'d> Ctx<'d> {
         }
     }
 
+    /// Whether the resource being evaluated comes from a Terraform plan (false
+    /// for log records, which belong to no template).
+    pub fn is_terraform(&self) -> bool {
+        self.tpl
+            .resources
+            .get(self.resource)
+            .is_some_and(|r| r.source == crate::doc::Source::Terraform)
+    }
+
     pub fn resource_id(&self, idx: usize) -> String {
         self.tpl
             .resources
@@ -626,6 +635,7 @@ pub fn to_json<'d>(ctx: &Ctx<'d>, it: &It<'d>, depth: usize) -> Result<serde_jso
         V::Num(n) => serde_json::Number::from_f64(*n).map_or(J::Null, J::Number),
         V::Str(s) => J::String(s.to_string()),
         V::Unknown { reason, .. } => return Err(reason.to_string()),
+        V::Set(_) | V::Rec(_) => return Err("a set or log record is not a JSON value".into()),
         V::Res(i) => {
             return Err(format!(
                 "the document names resource {}, known only at deploy time",

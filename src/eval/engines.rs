@@ -64,6 +64,12 @@ pub struct Sample {
 pub struct Engines {
     pub keys: Option<Arc<dyn KeyDirectory>>,
     pub samples: Vec<Sample>,
+    /// `--threat-list NAME=PATH` lists, by name.
+    pub threat_lists: BTreeMap<String, Arc<crate::detect::lists::ThreatList>>,
+    /// `--trusted-list`: addresses and domains that are never a threat.
+    pub trusted: Option<Arc<crate::detect::lists::ThreatList>>,
+    /// `--aws-ip-ranges`: AWS's published ranges.
+    pub aws_ranges: Option<Arc<crate::detect::lists::IpSet>>,
 }
 
 impl fmt::Debug for Engines {
@@ -71,6 +77,10 @@ impl fmt::Debug for Engines {
         f.debug_struct("Engines")
             .field("keys", &self.keys.as_ref().map(|_| "keystore"))
             .field("samples", &self.samples.len())
+            .field(
+                "threat_lists",
+                &self.threat_lists.keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }

@@ -32,6 +32,8 @@ impl Verdict {
 pub struct Eval<'c, 'd> {
     pub ctx: &'c Ctx<'d>,
     pub env: Vec<It<'d>>,
+    /// A detection's aggregate values over the window being judged.
+    pub aggs: Vec<It<'d>>,
 }
 
 impl<'c, 'd> Eval<'c, 'd> {
@@ -102,6 +104,11 @@ impl<'c, 'd> Eval<'c, 'd> {
                 }
             }
             Expr::Bin(BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div, ..) => self.arith(e),
+            Expr::Agg(i) => self
+                .aggs
+                .get(*i)
+                .cloned()
+                .unwrap_or_else(|| It::missing(here)),
             _ => {
                 let v = self.truth(e);
                 tri_it(v)
@@ -389,6 +396,10 @@ impl<'c, 'd> Eval<'c, 'd> {
                         Some(needle) => Tri::from_bool(hay.contains(needle.as_str())),
                         None => Tri::False,
                     },
+                    V::Set(set) => match scalar_text(&a.v) {
+                        Some(x) => Tri::from_bool(set.contains(&x)),
+                        None => Tri::False,
+                    },
                     V::Map(entries) => match scalar_text(&a.v) {
                         Some(k) => Tri::from_bool(entries.iter().any(|e| e.key == k)),
                         None => Tri::False,
@@ -531,11 +542,11 @@ impl<'c, 'd> Eval<'c, 'd> {
                 self.map_field(map, name, tf)
             }
             V::Map(_) => {
-                let tf = self.ctx.tpl.resources[self.ctx.resource].source == Source::Terraform;
+                let tf = self.ctx.is_terraform();
                 self.map_field(base, name, tf)
             }
             V::Owned(o) if o.as_seq().is_none() => {
-                let tf = self.ctx.tpl.resources[self.ctx.resource].source == Source::Terraform;
+                let tf = self.ctx.is_terraform();
                 self.map_field(base, name, tf)
             }
             V::List(_) | V::Seq(_) | V::Owned(_) => {
@@ -551,6 +562,17 @@ impl<'c, 'd> Eval<'c, 'd> {
                     flatten_into(&mut out, v);
                 }
                 It::list(out, pos)
+            }
+            V::Rec(r) => {
+                let pos = base.pos;
+                match name.flow.map(|i| r.field(i as usize)) {
+                    Some(super::value::LogValue::Num(n)) => It::new(V::Num(n), pos),
+                    Some(super::value::LogValue::Str(s)) => It::new(V::Str(Cow::Borrowed(s)), pos),
+                    Some(super::value::LogValue::Ip(ip)) => {
+                        It::new(V::Str(Cow::Owned(ip.to_string())), pos)
+                    }
+                    Some(super::value::LogValue::Absent) | None => It::missing(pos),
+                }
             }
             V::Unknown { reason, .. } => It {
                 v: V::Unknown {

@@ -8,7 +8,7 @@ use ipnet::IpNet;
 
 use super::context::{scalar_text, Ctx};
 use super::expr::num_of;
-use super::value::{It, V};
+use super::value::{It, SetRef, V};
 use crate::compile::ir::Func;
 use crate::doc::Pos;
 
@@ -112,7 +112,11 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
             _ => It::list(vec![], pos),
         },
         Func::Values => {
-            let mut ev = super::expr::Eval { ctx, env: vec![] };
+            let mut ev = super::expr::Eval {
+                ctx,
+                env: vec![],
+                aggs: vec![],
+            };
             match &args[0].v {
                 V::Map(_) | V::Owned(_) => match ev.items(args[0].clone()) {
                     Ok(items) => It::list(items, pos),
@@ -194,6 +198,54 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
         Func::KmsAllows => super::kms_fns::allows(ctx, &args, pos),
         Func::KmsDecrypts => super::kms_fns::decrypts(ctx, &args, pos),
         Func::KmsSample => super::kms_fns::sample(ctx, &args[0], pos),
+        Func::ThreatList => {
+            let name = s(0).unwrap_or_default();
+            match ctx.params.engines.threat_lists.get(&name) {
+                Some(list) => It::new(
+                    V::Set(SetRef::Threat {
+                        list: list.clone(),
+                        trusted: ctx.params.engines.trusted.clone(),
+                    }),
+                    pos,
+                ),
+                None => It::unknown(
+                    format!("threat list `{name}` was not given (--threat-list {name}=PATH)"),
+                    pos,
+                ),
+            }
+        }
+        Func::AwsIpRanges => match &ctx.params.engines.aws_ranges {
+            Some(r) => It::new(V::Set(SetRef::Aws(r.clone())), here),
+            None => It::unknown(
+                "AWS's IP ranges were not given (--aws-ip-ranges ip-ranges.json)",
+                here,
+            ),
+        },
+        Func::Entropy => match s(0) {
+            Some(t) => It::new(V::Num(entropy(&t)), pos),
+            None => It::missing(pos),
+        },
+        Func::UrlDecode => s(0).map_or_else(|| It::missing(pos), |t| string(url_decode(&t))),
+        Func::FirstLabel => s(0).map_or_else(
+            || It::missing(pos),
+            |t| {
+                string(
+                    t.trim_end_matches('.')
+                        .split('.')
+                        .next()
+                        .unwrap_or("")
+                        .to_string(),
+                )
+            },
+        ),
+        Func::ParentDomain => match s(0) {
+            Some(t) => match t.trim_end_matches('.').split_once('.') {
+                Some((_, parent)) => string(parent.to_ascii_lowercase()),
+                None => It::missing(pos),
+            },
+            None => It::missing(pos),
+        },
+        Func::IsIp => boolean(s(0).is_some_and(|t| t.trim().parse::<IpAddr>().is_ok())),
         Func::Known => boolean(!matches!(args[0].v, V::Unknown { .. })),
         Func::Configured => boolean(!matches!(
             args[0].v,
@@ -241,6 +293,60 @@ fn refers_to<'d>(ctx: &Ctx<'d>, v: &It<'d>, target: usize, pos: Pos) -> It<'d> {
         V::Unknown { .. } => v.clone(),
         _ => It::new(V::Bool(false), pos),
     }
+}
+
+/// Shannon entropy of the characters of `s`, in bits per character.
+pub fn entropy(s: &str) -> f64 {
+    let mut counts = std::collections::HashMap::new();
+    let mut n = 0usize;
+    for c in s.chars() {
+        *counts.entry(c).or_insert(0usize) += 1;
+        n += 1;
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    counts
+        .values()
+        .map(|&k| {
+            let p = k as f64 / n as f64;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Percent-decoding (`%2F` → `/`, `+` → space); invalid escapes are kept.
+pub fn url_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
 }
 
 /// An address or a network; a bare address is a /32 or /128.

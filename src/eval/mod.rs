@@ -6,8 +6,10 @@ mod expr;
 mod funcs;
 mod keystore;
 mod kms_fns;
+pub mod records;
 mod run;
 mod value;
 
 pub use context::Params;
 pub use run::{evaluate, evaluate_template};
+pub use value::{LogFields, LogValue};

@@ -99,6 +99,8 @@ pub fn evaluate_resource(
             skip_reason: None,
             fingerprint: crate::result::fingerprint(&policy.id, &tpl.path, tpl.doc_index, &r.id),
             clause: clause.map(|c| (block_index, c)),
+            key: None,
+            finding: None,
         }
     };
     if let Some(reason) = &r.unknown {
@@ -196,6 +198,7 @@ fn run_once(ctx: &Ctx<'_>, policy: &Policy, block: &Block) -> Outcome {
     let mut ev = Eval {
         ctx,
         env: vec![binding; block.slots.max(1)],
+        aggs: Vec::new(),
     };
     if let Some(when) = &block.when {
         let v = ev.truth(when);

@@ -41,6 +41,54 @@ pub enum V<'d> {
     Owned(Rc<Value>),
     /// A resource of the current template (a `Ref`/`GetAtt` target or a binding).
     Res(usize),
+    /// A set to test membership in: a threat list or AWS's IP ranges.
+    Set(SetRef),
+    /// A log record with typed fields read by index (a VPC flow log record).
+    Rec(&'d dyn LogFields),
+}
+
+/// A value of a typed log record's field.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LogValue<'a> {
+    Absent,
+    Num(f64),
+    Str(&'a str),
+    Ip(std::net::IpAddr),
+}
+
+/// A log record whose fields are read by their index in the source's field list
+/// (`schema::logs::FLOW_FIELDS`), without building a map per record.
+pub trait LogFields: Sync {
+    fn field(&self, index: usize) -> LogValue<'_>;
+}
+
+impl std::fmt::Debug for dyn LogFields + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("log record")
+    }
+}
+
+/// A membership set, shared by every record a detection reads.
+#[derive(Clone, Debug)]
+pub enum SetRef {
+    /// A threat list; the trusted list, when given, always wins.
+    Threat {
+        list: std::sync::Arc<crate::detect::lists::ThreatList>,
+        trusted: Option<std::sync::Arc<crate::detect::lists::ThreatList>>,
+    },
+    Aws(std::sync::Arc<crate::detect::lists::IpSet>),
+}
+
+impl SetRef {
+    /// Whether the text (an address, network or domain) is in the set.
+    pub fn contains(&self, s: &str) -> bool {
+        match self {
+            SetRef::Threat { list, trusted } => {
+                list.contains_text(s) && !trusted.as_ref().is_some_and(|t| t.contains_text(s))
+            }
+            SetRef::Aws(ips) => s.trim().parse().is_ok_and(|ip| ips.contains(ip)),
+        }
+    }
 }
 
 /// What a reference names: the resource and the attribute (`Arn`,
@@ -213,6 +261,11 @@ fn write_value(out: &mut String, v: &V<'_>, rid: &dyn Fn(usize) -> String, depth
         }
         V::Map(_) | V::Owned(_) => out.push_str("{...}"),
         V::Res(i) => out.push_str(&rid(*i)),
+        V::Set(SetRef::Threat { list, .. }) => {
+            let _ = write!(out, "threat list {}", list.name);
+        }
+        V::Set(SetRef::Aws(_)) => out.push_str("AWS IP ranges"),
+        V::Rec(_) => out.push_str("(record)"),
     }
 }
 

@@ -13,6 +13,7 @@
 //!
 //! Both are parsed lazily, once, on first use.
 
+pub mod logs;
 mod suggest;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,222 @@
+//! Detections over log files: every file is read (in parallel, in chunks) by
+//! the log loaders, its records judged by the detections of its source, and
+//! the alerts turned into results with GuardDuty findings. A detection that ran
+//! over a file and found nothing reports a pass for it; records it could not
+//! judge (a threat list that was not given) make an `unknown` naming why.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+use rayon::prelude::*;
+use serde_json::json;
+
+use super::engine::{AlertOut, Engine, Partial, Record};
+use super::finding;
+use crate::compile::ir::Detection;
+use crate::eval::{LogFields, LogValue, Params};
+use crate::load::logs::{read_log, Chunk, FlowField, FlowRecord, FlowValue, LogKind, LogOptions};
+use crate::load::LoadError;
+use crate::result::{fingerprint, Finding, Status};
+use crate::schema::logs::{LogSource, FLOW_FIELDS};
+
+/// A log file to read.
+#[derive(Clone, Debug)]
+pub struct LogInput {
+    pub path: PathBuf,
+    /// The name reports use (as given on the command line).
+    pub display: String,
+    pub kind: LogKind,
+}
+
+/// What running the detections over the logs produced.
+#[derive(Debug, Default)]
+pub struct DetectOutcome {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<LoadError>,
+    /// Records read, over all files.
+    pub records: usize,
+}
+
+pub fn source_of(kind: LogKind) -> LogSource {
+    match kind {
+        LogKind::FlowLog => LogSource::FlowLog,
+        LogKind::CloudTrail => LogSource::CloudTrail,
+        LogKind::Route53 => LogSource::Dns,
+    }
+}
+
+/// The loader's field for each entry of `FLOW_FIELDS`, by name.
+fn flow_fields() -> &'static [Option<FlowField>] {
+    static T: OnceLock<Vec<Option<FlowField>>> = OnceLock::new();
+    T.get_or_init(|| FLOW_FIELDS.iter().map(|(n, _)| FlowField::from_name(n)).collect())
+}
+
+impl LogFields for FlowRecord<'_> {
+    fn field(&self, index: usize) -> LogValue<'_> {
+        match flow_fields().get(index).copied().flatten().map(|f| self.get(f)) {
+            Some(FlowValue::Int(n)) => LogValue::Num(n as f64),
+            Some(FlowValue::Ip(ip)) => LogValue::Ip(ip),
+            Some(FlowValue::Str(s)) => LogValue::Str(s),
+            Some(FlowValue::Absent) | None => LogValue::Absent,
+        }
+    }
+}
+
+/// Runs `detections` over `inputs`.
+pub fn run(detections: &[Detection], inputs: &[LogInput], params: &Params, opts: &LogOptions) -> DetectOutcome {
+    let engine = Engine::new(detections, params);
+    let per_file: Vec<(Partial, Vec<LoadError>)> = inputs
+        .par_iter()
+        .enumerate()
+        .map(|(i, input)| {
+            let file = i as u32;
+            let source = source_of(input.kind);
+            let acc = Mutex::new(Partial::default());
+            let sink = |chunk: Chunk<'_>| {
+                let mut p = Partial::default();
+                match chunk {
+                    Chunk::Flow(recs) => engine.feed(
+                        source,
+                        file,
+                        recs.iter().map(|r| Record::Fields {
+                            line: r.line,
+                            time: r.time().map(|s| s.saturating_mul(1000)),
+                            fields: r,
+                        }),
+                        &mut p,
+                    ),
+                    Chunk::Events(events) => engine.feed(
+                        source,
+                        file,
+                        events.iter().map(|e| Record::Event {
+                            line: e.line,
+                            time: e.time,
+                            value: &e.value,
+                        }),
+                        &mut p,
+                    ),
+                }
+                if let Ok(mut a) = acc.lock() {
+                    a.merge(p);
+                }
+            };
+            let errors = read_log(&input.path, &input.display, input.kind, opts, &sink);
+            (acc.into_inner().unwrap_or_default(), errors)
+        })
+        .collect();
+    let mut all = Partial::default();
+    let mut out = DetectOutcome::default();
+    for (p, e) in per_file {
+        all.merge(p);
+        out.errors.extend(e);
+    }
+    out.records = all.records.values().sum();
+    let alerts = engine.alerts(&mut all);
+    let mut alerted: std::collections::HashSet<(usize, u32)> = std::collections::HashSet::new();
+    for a in &alerts {
+        alerted.insert((a.detection, a.alert.first.1));
+        out.findings.push(alert_result(&detections[a.detection], a, inputs, params));
+    }
+    let mut undecided: std::collections::HashMap<(usize, u32), (usize, u32, String)> = Default::default();
+    for (d, f, u) in engine.undecided(&all) {
+        undecided.insert((d, f), (u.count, u.line, u.reason.clone()));
+    }
+    for (di, d) in detections.iter().enumerate() {
+        for (fi, input) in inputs.iter().enumerate() {
+            if source_of(input.kind) != d.source {
+                continue;
+            }
+            let key = (di, fi as u32);
+            if let Some((count, line, reason)) = undecided.get(&key) {
+                let records = if *count == 1 { "1 record".to_string() } else { format!("{count} records") };
+                out.findings.push(file_result(
+                    d,
+                    input,
+                    Status::Unknown,
+                    *line,
+                    format!("cannot be decided for {records}: {reason}"),
+                ));
+            } else if !alerted.contains(&key) {
+                let n = all.records.get(&key.1).copied().unwrap_or(0);
+                let records = if n == 1 { "1 record".to_string() } else { format!("{n} records") };
+                out.findings.push(file_result(
+                    d,
+                    input,
+                    Status::Pass,
+                    1,
+                    format!("{}: no alert in {records}", d.title),
+                ));
+            }
+        }
+    }
+    out.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    out
+}
+
+/// A pass or unknown about a whole file.
+fn file_result(d: &Detection, input: &LogInput, status: Status, line: u32, message: String) -> Finding {
+    Finding {
+        policy: d.id.clone(),
+        severity: d.severity,
+        status,
+        resource: input.display.clone(),
+        resource_type: input.kind.label().to_string(),
+        file: input.display.clone(),
+        line,
+        column: 1,
+        message,
+        document: 0,
+        skip_reason: None,
+        fingerprint: fingerprint(&d.id, &input.display, 0, &input.display),
+        clause: None,
+        key: None,
+        finding: None,
+    }
+}
+
+fn alert_result(d: &Detection, a: &AlertOut, inputs: &[LogInput], params: &Params) -> Finding {
+    let (first_time, file, line) = a.alert.first;
+    let display = inputs.get(file as usize).map(|i| i.display.clone()).unwrap_or_default();
+    let resource = a.info.resource.clone();
+    let key = format!("{} @ {}", a.key, first_time);
+    let evidence = evidence(d, a, params);
+    let gd = finding::guardduty(d, a, evidence);
+    Finding {
+        policy: d.id.clone(),
+        severity: d.severity,
+        status: Status::Fail,
+        resource_type: finding::resource_type(d.source, &resource).to_string(),
+        fingerprint: fingerprint(&d.id, &display, 0, &format!("{resource}#{key}")),
+        resource,
+        file: display,
+        line,
+        column: 1,
+        message: a.message.clone(),
+        document: 0,
+        skip_reason: None,
+        clause: None,
+        key: Some(key),
+        finding: Some(Box::new(gd)),
+    }
+}
+
+/// Which threat lists hold the addresses or domain of the alert's first record.
+fn evidence(d: &Detection, a: &AlertOut, params: &Params) -> Vec<serde_json::Value> {
+    let candidates = ["srcaddr", "dstaddr", "sourceIPAddress", "query_name"];
+    let trusted = params.engines.trusted.as_ref();
+    let mut out = Vec::new();
+    for name in &d.lists {
+        let Some(list) = params.engines.threat_lists.get(name) else {
+            continue;
+        };
+        let hits: Vec<&str> = candidates
+            .iter()
+            .filter_map(|k| a.info.summary.get(*k).and_then(|v| v.as_str()))
+            .filter(|v| list.contains_text(v) && !trusted.is_some_and(|t| t.contains_text(v)))
+            .collect();
+        if !hits.is_empty() {
+            out.push(json!({"threatListName": name, "threatNames": hits}));
+        }
+    }
+    out
+}
