@@ -345,6 +345,85 @@ fn cloudfront_waf() {
     );
 }
 
+// ---- web ACLs evaluated with AWS WAFv2 semantics ----
+
+#[test]
+fn waf_blocks_attacks() {
+    let f = scan("waf-blocks-attacks");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            ("ReferenceAcl", "pass", 8), // managed groups + SQLi/XSS rules: every attack stopped
+            ("OpenAcl", "fail", 94),     // only a rate rule: the first SQL injection gets through
+            ("PartnerAcl", "unknown", 109), // IP set from a parameter without default
+            ("LockedAcl", "pass", 124),  // blocks everything, attacks included
+            ("ImportedAcl", "unknown", 133), // rules imported from another stack
+            ("aws_wafv2_web_acl.main", "fail", 252),
+        ],
+    );
+    assert_eq!(
+        finding(&f, "OpenAcl").message,
+        "web ACL OpenAcl lets attack request 1 of the bundled corpus through (ALLOW by Default_Action): sqli-001 (GET /products?id=@a%20mod%20(1)%20or%201%20union%20select%20load_file('/etc/passwd'),credit_card,passwd%20from%20users--%20-)"
+    );
+}
+
+#[test]
+fn waf_allows_customers() {
+    let f = scan("waf-allows-customers");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            ("ReferenceAcl", "pass", 8),
+            ("OpenAcl", "pass", 94),
+            ("PartnerAcl", "unknown", 109),
+            ("LockedAcl", "fail", 124), // default action Block
+            ("ImportedAcl", "unknown", 133),
+            ("aws_wafv2_web_acl.main", "pass", 252),
+        ],
+    );
+    assert_eq!(
+        finding(&f, "LockedAcl").message,
+        "web ACL LockedAcl does not allow benign request 1 of the bundled corpus (BLOCK by Default_Action): page-001 (GET /)"
+    );
+}
+
+#[test]
+fn waf_rate_limit() {
+    let f = scan("waf-rate-limit");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            ("ReferenceAcl", "fail", 15), // no rate-based rule: the Rules line
+            ("OpenAcl", "pass", 94),
+            ("PartnerAcl", "fail", 116),
+            ("LockedAcl", "fail", 131),
+            ("ImportedAcl", "unknown", 140),
+            ("aws_wafv2_web_acl.main", "pass", 252),
+        ],
+    );
+}
+
+#[test]
+fn waf_logging_enabled() {
+    let f = scan("waf-logging-enabled");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            ("EdgeAcl", "unknown", 14), // the logging configuration's ResourceArn is imported
+            ("ReferenceAcl", "fail", 8),
+            ("OpenAcl", "pass", 94),
+            ("PartnerAcl", "fail", 109),
+            ("LockedAcl", "fail", 124),
+            ("ImportedAcl", "fail", 133),
+            ("aws_wafv2_web_acl.main", "pass", 252), // resource_arn = aws_wafv2_web_acl.main.arn
+        ],
+    );
+}
+
 #[test]
 fn dynamodb_table_cmk() {
     let f = scan("dynamodb-table-cmk");

@@ -88,43 +88,101 @@ pub fn run_explain(a: ExplainArgs) -> u8 {
     let Some(c) = compile_policies(&a.policies.policies) else {
         return EXIT_ERROR;
     };
-    let Some(p) = c.policies.iter().find(|p| p.id == a.id) else {
-        let ids: Vec<&str> = c.policies.iter().map(|p| p.id.as_str()).collect();
-        eprintln!("error: no policy `{}`", a.id);
+    let doc = if let Some(p) = c.policies.iter().find(|p| p.id == a.id) {
+        let mut types: Vec<&str> = p
+            .blocks
+            .iter()
+            .flat_map(|b| b.types.iter().map(|s| s.as_str()))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        types.retain(|t| seen.insert(*t));
+        Doc {
+            id: &p.id,
+            title: &p.title,
+            severity: p.severity.to_string(),
+            applies: format!("applies to:  {}", types.join(", ")),
+            controls: &p.controls,
+            file: &p.file,
+            line: p.line,
+            description: &p.description,
+            remediation: &p.remediation,
+            references: &p.references,
+        }
+    } else if let Some(d) = c.detections.iter().find(|d| d.id == a.id) {
+        Doc {
+            id: &d.id,
+            title: &d.title,
+            severity: format!("{} (GuardDuty {:.1})", d.severity, d.score),
+            applies: format!(
+                "detects:     {} in {} (GuardDuty finding type {})",
+                d.action,
+                d.source.describe(),
+                d.finding_type
+            ),
+            controls: &d.controls,
+            file: &d.file,
+            line: d.line,
+            description: &d.description,
+            remediation: &d.remediation,
+            references: &d.references,
+        }
+    } else {
+        let ids: Vec<&str> = c
+            .policies
+            .iter()
+            .map(|p| p.id.as_str())
+            .chain(c.detections.iter().map(|d| d.id.as_str()))
+            .collect();
+        eprintln!("error: no policy or detection `{}`", a.id);
         if let Some(s) = deadbolt::dsl::diag::did_you_mean(&a.id, ids.iter().copied()) {
             eprintln!("help: did you mean `{s}`?");
         } else {
-            eprintln!("help: `deadbolt list` shows every policy");
+            eprintln!("help: `deadbolt list` shows every policy and detection");
         }
         return EXIT_ERROR;
     };
-    let mut out = String::new();
-    out.push_str(&format!("{} — {}\n\n", p.id, p.title));
-    out.push_str(&format!("severity:    {}\n", p.severity));
-    let types: Vec<&str> = p
-        .blocks
-        .iter()
-        .flat_map(|b| b.types.iter().map(|s| s.as_str()))
-        .collect();
-    out.push_str(&format!("applies to:  {}\n", types.join(", ")));
-    if !p.controls.is_empty() {
-        out.push_str(&format!("controls:    {}\n", p.controls.join(", ")));
-    }
-    out.push_str(&format!("defined in:  {}:{}\n", p.file, p.line));
-    if !p.description.is_empty() {
-        out.push_str(&format!("\n{}\n", p.description));
-    }
-    if !p.remediation.is_empty() {
-        out.push_str(&format!("\nRemediation: {}\n", p.remediation));
-    }
-    if !p.references.is_empty() {
-        out.push_str("\nReferences:\n");
-        for r in &p.references {
-            out.push_str(&format!("  - {r}\n"));
-        }
-    }
-    print!("{out}");
+    print!("{}", doc.render());
     0
+}
+
+/// What `explain` prints, for a policy or a detection.
+struct Doc<'a> {
+    id: &'a str,
+    title: &'a str,
+    severity: String,
+    applies: String,
+    controls: &'a [String],
+    file: &'a str,
+    line: u32,
+    description: &'a str,
+    remediation: &'a str,
+    references: &'a [String],
+}
+
+impl Doc<'_> {
+    fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!("{} — {}\n\n", self.id, self.title));
+        out.push_str(&format!("severity:    {}\n", self.severity));
+        out.push_str(&format!("{}\n", self.applies));
+        if !self.controls.is_empty() {
+            out.push_str(&format!("controls:    {}\n", self.controls.join(", ")));
+        }
+        out.push_str(&format!("defined in:  {}:{}\n", self.file, self.line));
+        if !self.description.is_empty() {
+            out.push_str(&format!("\n{}\n", self.description));
+        }
+        if !self.remediation.is_empty() {
+            out.push_str(&format!("\nRemediation: {}\n", self.remediation));
+        }
+        if !self.references.is_empty() {
+            out.push_str("\nReferences:\n");
+            for r in self.references {
+                out.push_str(&format!("  - {r}\n"));
+            }
+        }
+        out
+    }
 }
 
 pub fn run_list(a: ListArgs) -> u8 {
@@ -133,13 +191,29 @@ pub fn run_list(a: ListArgs) -> u8 {
     };
     match a.format {
         ListFormat::Human => {
-            let width = c.policies.iter().map(|p| p.id.len()).max().unwrap_or(0);
+            let width = c
+                .policies
+                .iter()
+                .map(|p| p.id.len())
+                .chain(c.detections.iter().map(|d| d.id.len()))
+                .max()
+                .unwrap_or(0);
             for p in &c.policies {
                 println!("{:<width$}  {:<8}  {}", p.id, p.severity.as_str(), p.title);
             }
+            for d in &c.detections {
+                println!(
+                    "{:<width$}  {:<8}  {} [detection over {}, {}]",
+                    d.id,
+                    d.severity.as_str(),
+                    d.title,
+                    d.source.as_str(),
+                    d.finding_type
+                );
+            }
         }
         ListFormat::Json => {
-            let list: Vec<serde_json::Value> = c
+            let mut list: Vec<serde_json::Value> = c
                 .policies
                 .iter()
                 .map(|p| {
@@ -151,12 +225,20 @@ pub fn run_list(a: ListArgs) -> u8 {
                     let mut seen = std::collections::HashSet::new();
                     types.retain(|t| seen.insert(*t));
                     serde_json::json!({
-                        "id": p.id, "title": p.title, "severity": p.severity,
+                        "id": p.id, "kind": "policy", "title": p.title, "severity": p.severity,
                         "types": types, "controls": p.controls, "tags": p.tags,
                         "file": p.file, "line": p.line,
                     })
                 })
                 .collect();
+            list.extend(c.detections.iter().map(|d| {
+                serde_json::json!({
+                    "id": d.id, "kind": "detection", "title": d.title, "severity": d.severity,
+                    "guardduty_severity": d.score, "finding_type": d.finding_type,
+                    "source": d.source, "controls": d.controls, "tags": d.tags,
+                    "file": d.file, "line": d.line,
+                })
+            }));
             println!(
                 "{}",
                 serde_json::to_string_pretty(&list).unwrap_or_default()

@@ -81,6 +81,8 @@ pub const FUNCS: &[FuncSpec] = &[
     spec("first_label", Func::FirstLabel, 1, 1, &[Str], Str, "the first label of a domain name: `abc` of `abc.example.com`"),
     spec("parent_domain", Func::ParentDomain, 1, 1, &[Str], Str, "a domain name without its first label: `example.com` of `abc.example.com`"),
     spec("is_ip", Func::IsIp, 1, 1, &[Any], Bool, "whether the value is an IPv4 or IPv6 address (CloudTrail's sourceIPAddress may be a name)"),
+    spec("waf.first_not_blocked", Func::WafFirstNotBlocked, 2, 2, &[Any, Str], Any, "evaluates the web ACL (AWS WAFv2 semantics) over a request corpus (\"attacks\" is bundled) and returns the first request it does not block or challenge: request, action, rule, index, approximations; missing when it stops them all"),
+    spec("waf.first_not_allowed", Func::WafFirstNotAllowed, 2, 2, &[Any, Str], Any, "evaluates the web ACL over a request corpus (\"benign\" is bundled) and returns the first request it does not allow: request, action, rule, index, approximations; missing when it allows them all"),
     spec("known", Func::Known, 1, 1, &[Any], Bool, "whether the value is known statically (false for an unresolved parameter or a Terraform value known only after apply)"),
 ];
 

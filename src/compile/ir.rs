@@ -209,6 +209,8 @@ pub enum Func {
     ParentDomain,
     /// Whether the value is an IPv4 or IPv6 address.
     IsIp,
+    WafFirstNotBlocked,
+    WafFirstNotAllowed,
 }
 
 #[derive(Clone, Debug)]

@@ -18,7 +18,13 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
     // functions about resources take references, whose target is known.
     let takes_refs = matches!(
         f,
-        Func::Deref | Func::Json | Func::KmsKey | Func::KmsAllows | Func::KmsSample
+        Func::Deref
+            | Func::Json
+            | Func::KmsKey
+            | Func::KmsAllows
+            | Func::KmsSample
+            | Func::WafFirstNotBlocked
+            | Func::WafFirstNotAllowed
     );
     if !matches!(
         f,
@@ -246,6 +252,8 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
             None => It::missing(pos),
         },
         Func::IsIp => boolean(s(0).is_some_and(|t| t.trim().parse::<IpAddr>().is_ok())),
+        Func::WafFirstNotBlocked => super::waf_fns::first_not_blocked(ctx, &args, pos),
+        Func::WafFirstNotAllowed => super::waf_fns::first_not_allowed(ctx, &args, pos),
         Func::Known => boolean(!matches!(args[0].v, V::Unknown { .. })),
         Func::Configured => boolean(!matches!(
             args[0].v,

@@ -9,6 +9,7 @@ mod kms_fns;
 pub mod records;
 mod run;
 mod value;
+mod waf_fns;
 
 pub use context::Params;
 pub use run::{evaluate, evaluate_template};
