@@ -291,3 +291,32 @@ policy who {
     let f = run_with(policy, "t.yaml", t, &[("AWS::AccountId", "111122223333")]);
     assert_eq!(lines(&f)[2], "Default pass 17:3 who");
 }
+
+#[test]
+fn each_gives_one_result_per_item() {
+    let policy = r#"
+policy open-rules {
+  severity high
+  for resource "AWS::EC2::SecurityGroup" as g
+  each r in g.SecurityGroupIngress[*]
+  require not cidr_is_world(r.CidrIp) else "{g.id} opens port {r.FromPort} to the internet"
+}
+"#;
+    let t = "Resources:\n  G:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: web\n      SecurityGroupIngress:\n        - {IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIp: 0.0.0.0/0}\n        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 10.0.0.0/8}\n        - {IpProtocol: tcp, FromPort: 80, ToPort: 80, CidrIp: 0.0.0.0/0}\n  Empty:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: nothing\n";
+    let f = run(policy, t);
+    let got: Vec<String> = f
+        .iter()
+        .map(|f| format!("{} {} {} {}:{} {}", f.resource, f.key.as_deref().unwrap_or("-"), f.status.as_str(), f.line, f.column, f.message))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "G 2 pass 2:3 open-rules",
+            "G 1 fail 7:57 G opens port 443 to the internet",
+            "G 3 fail 9:55 G opens port 80 to the internet",
+            "Empty - pass 10:3 open-rules",
+        ]
+    );
+    // Each item's result has its own fingerprint.
+    assert_ne!(f[1].fingerprint, f[2].fingerprint);
+}

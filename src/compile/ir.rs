@@ -127,6 +127,8 @@ pub enum Aggregate {
 pub struct Block {
     pub types: Vec<String>,
     pub when: Option<Expr>,
+    /// `each x in LIST`: the slot of `x` and the list; one result per item.
+    pub each: Option<(usize, Expr)>,
     pub stmts: Vec<Stmt>,
     /// Number of variable slots (slot 0 is the resource).
     pub slots: usize,

@@ -226,6 +226,10 @@ fn lower_block(b: &ast::RuleBlock, src: &str) -> Block {
     let mut scope = Scope::default();
     scope.bind(&b.binding.name);
     let when = b.when.as_ref().map(|e| lower_expr(e, &mut scope));
+    let each = b.each.as_ref().map(|(name, list)| {
+        let l = lower_expr(list, &mut scope);
+        (scope.bind(&name.name), l)
+    });
     let mut stmts = Vec::new();
     for s in &b.stmts {
         match s {
@@ -261,6 +265,7 @@ fn lower_block(b: &ast::RuleBlock, src: &str) -> Block {
     Block {
         types: b.types.iter().map(|t| t.value.clone()).collect(),
         when,
+        each,
         stmts,
         slots: scope.next,
     }

@@ -131,6 +131,8 @@ pub struct RuleBlock {
     pub types: Vec<StrLit>,
     pub binding: Ident,
     pub when: Option<Expr>,
+    /// `each x in LIST`: one result per item (an open port range, an advisory).
+    pub each: Option<(Ident, Expr)>,
     pub stmts: Vec<Stmt>,
     pub span: Span,
 }

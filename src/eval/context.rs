@@ -669,6 +669,11 @@ pub fn to_json<'d>(ctx: &Ctx<'d>, it: &It<'d>, depth: usize) -> Result<serde_jso
     })
 }
 
+/// A document value as JSON (known values only; computed ones become null).
+pub fn doc_to_json(v: &Value) -> serde_json::Value {
+    value_json(v)
+}
+
 fn value_json(v: &Value) -> serde_json::Value {
     use serde_json::Value as J;
     match &v.node {

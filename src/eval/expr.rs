@@ -501,6 +501,11 @@ impl<'c, 'd> Eval<'c, 'd> {
 
     // ---- paths ----
 
+    /// A field of a value, as `base.name` reads it.
+    pub fn field_of(&mut self, base: It<'d>, name: &FieldName) -> It<'d> {
+        self.field(base, name)
+    }
+
     fn field(&mut self, base: It<'d>, name: &FieldName) -> It<'d> {
         match &base.v {
             V::Res(i) => {

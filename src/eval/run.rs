@@ -46,12 +46,100 @@ pub fn evaluate_template(policies: &[Policy], tpl: &Template, params: &Params) -
             let Some(block) = policy.blocks.iter().find(|b| b.selects(&r.rtype)) else {
                 continue;
             };
-            if let Some(f) = evaluate_resource(policy, block, tpl, idx, params) {
-                out.push(f);
-            }
+            out.extend(evaluate_block(policy, block, tpl, idx, params));
         }
     }
     out
+}
+
+/// What an `each` item says about its own result.
+#[derive(Default)]
+struct ItemMeta {
+    key: Option<String>,
+    severity: Option<crate::compile::Severity>,
+    finding: Option<serde_json::Value>,
+}
+
+/// The results of a block for one resource: one, or one per item of `each`.
+pub fn evaluate_block(
+    policy: &Policy,
+    block: &Block,
+    tpl: &Template,
+    idx: usize,
+    params: &Params,
+) -> Vec<Finding> {
+    let Some((_, list)) = &block.each else {
+        return evaluate_resource(policy, block, tpl, idx, params, None)
+            .into_iter()
+            .collect();
+    };
+    // How many items there are (a list that depends on an undecidable
+    // condition takes its first branch here; each item is then judged on
+    // every branch).
+    let ctx = Ctx::new(tpl, params, idx);
+    let r = &tpl.resources[idx];
+    let binding = It {
+        v: V::Res(idx),
+        pos: r.pos,
+        specific: false,
+    };
+    let mut ev = Eval {
+        ctx: &ctx,
+        env: vec![binding; block.slots.max(1)],
+        aggs: Vec::new(),
+    };
+    if let Some(when) = &block.when {
+        if ev.truth(when).tri == Tri::False {
+            return Vec::new();
+        }
+    }
+    let l = ev.value(list);
+    let items = match ev.items(l) {
+        Ok(items) => items,
+        // Unknown items: the single result says why.
+        Err(_) => return evaluate_resource(policy, block, tpl, idx, params, None).into_iter().collect(),
+    };
+    if items.is_empty() {
+        return evaluate_resource(policy, block, tpl, idx, params, None)
+            .into_iter()
+            .collect();
+    }
+    let metas: Vec<ItemMeta> = items.iter().map(|it| item_meta(&mut ev, it)).collect();
+    metas
+        .into_iter()
+        .enumerate()
+        .filter_map(|(k, meta)| {
+            let mut f = evaluate_resource(policy, block, tpl, idx, params, Some(k))?;
+            let key = meta.key.unwrap_or_else(|| (k + 1).to_string());
+            f.fingerprint = crate::result::fingerprint(&policy.id, &tpl.path, tpl.doc_index, &format!("{}#{key}", r.id));
+            f.key = Some(key);
+            if let Some(sev) = meta.severity {
+                f.severity = sev;
+            }
+            if f.status != Status::Pass || meta.finding.is_some() {
+                f.finding = meta.finding.map(Box::new);
+            }
+            Some(f)
+        })
+        .collect()
+}
+
+/// `key`, `severity` and `finding` of an item that is a map.
+fn item_meta<'d>(ev: &mut Eval<'_, 'd>, it: &It<'d>) -> ItemMeta {
+    use crate::compile::ir::FieldName;
+    let mut field = |name: &str| ev.field_of(it.clone(), &FieldName::new(name));
+    let key = super::context::scalar_text(&field("key").v);
+    let severity = super::context::scalar_text(&field("severity").v)
+        .and_then(|s| crate::compile::Severity::parse(&s.to_ascii_lowercase()));
+    let finding = match field("finding").v {
+        V::Owned(o) => Some(super::context::doc_to_json(&o)),
+        _ => None,
+    };
+    ItemMeta {
+        key,
+        severity,
+        finding,
+    }
 }
 
 enum Outcome {
@@ -69,13 +157,15 @@ enum Outcome {
     },
 }
 
-/// Evaluates one resource, once per combination of undecidable conditions.
+/// Evaluates one resource (or one `each` item of it), once per combination of
+/// undecidable conditions.
 pub fn evaluate_resource(
     policy: &Policy,
     block: &Block,
     tpl: &Template,
     idx: usize,
     params: &Params,
+    item: Option<usize>,
 ) -> Option<Finding> {
     let r = &tpl.resources[idx];
     let block_index = policy
@@ -123,7 +213,7 @@ pub fn evaluate_resource(
         }
         let ctx = Ctx::new(tpl, params, idx);
         *ctx.assign.borrow_mut() = assign.clone();
-        let outcome = run_once(&ctx, policy, block);
+        let outcome = run_once(&ctx, policy, block, item);
         if let Some(cond) = ctx.pending.borrow_mut().take() {
             let mut f = assign.clone();
             f.push((cond.clone(), false));
@@ -188,7 +278,7 @@ fn with_branches(message: &str, assign: &[(String, bool)]) -> String {
     format!("{message} (when {})", conds.join(" and "))
 }
 
-fn run_once(ctx: &Ctx<'_>, policy: &Policy, block: &Block) -> Outcome {
+fn run_once(ctx: &Ctx<'_>, policy: &Policy, block: &Block, item: Option<usize>) -> Outcome {
     let r = &ctx.tpl.resources[ctx.resource];
     let binding = It {
         v: V::Res(ctx.resource),
@@ -212,6 +302,33 @@ fn run_once(ctx: &Ctx<'_>, policy: &Policy, block: &Block) -> Outcome {
                 }
             }
             Tri::True => {}
+        }
+    }
+    if let Some((slot, list)) = &block.each {
+        let l = ev.value(list);
+        match ev.items(l) {
+            Err(u) => {
+                let reason = match &u.v {
+                    V::Unknown { reason, .. } => reason.to_string(),
+                    _ => "the list is not known".to_string(),
+                };
+                return Outcome::Unknown {
+                    message: format!("cannot be decided: {reason}"),
+                    pos: if u.specific { u.pos } else { r.pos },
+                    clause: None,
+                };
+            }
+            Ok(items) => match item.and_then(|k| items.into_iter().nth(k)) {
+                Some(it) => {
+                    if ev.env.len() <= *slot {
+                        ev.env.resize(*slot + 1, it.clone());
+                    }
+                    ev.env[*slot] = it;
+                }
+                // No items: nothing is wrong with the resource.
+                None if item.is_none() => return Outcome::Pass,
+                None => return Outcome::NotApplicable,
+            },
         }
     }
     let mut unknown = None;

@@ -446,6 +446,20 @@ impl<'a> Checker<'a> {
             let t = self.expr(w, &mut scope);
             self.expect_condition(w, &t);
         }
+        if let Some((name, list)) = &b.each {
+            let lt = self.expr(list, &mut scope);
+            if matches!(lt, Ty::Bool | Ty::Num | Ty::Null | Ty::Str) {
+                self.diags.push(
+                    Diag::error("type-mismatch", self.src, list.span, format!("expected a list after `each {} in`, found {}", name.name, lt.name()))
+                        .help("`each` gives one result per item of a list, such as `each e in reachable(i)`"),
+                );
+            }
+            let elem = match self.elements(&lt) {
+                Ty::List(e) => *e,
+                other => other,
+            };
+            scope.vars.push((name.name.clone(), elem));
+        }
         for s in &b.stmts {
             match s {
                 Stmt::Let { name, value } => {
