@@ -20,6 +20,17 @@ pub fn parse_json(src: &str, path: &str) -> Result<Value, LoadError> {
     JsonParser::new(src, path).parse()
 }
 
+/// Parse one JSON text that sits at `start` inside a larger file (an event of a
+/// log), so that every position — values and errors — is a position in that file.
+/// No BOM is skipped: the text is a slice from the middle of the file.
+pub fn parse_json_at(src: &str, path: &str, start: Pos) -> Result<Value, LoadError> {
+    let mut p = JsonParser::new(src, path);
+    p.line = start.line.max(1);
+    p.first_col = start.col.max(1);
+    p.col = p.first_col;
+    p.parse()
+}
+
 enum Frame {
     Arr {
         items: Vec<Value>,
@@ -43,6 +54,9 @@ struct JsonParser<'a> {
     /// Column cache: byte offset on the current line and its 1-based char column.
     col_at: usize,
     col: u32,
+    /// Column of the text's first character: 1 unless the text starts mid-line
+    /// in a larger file ([`parse_json_at`]).
+    first_col: u32,
 }
 
 const VALUE_EXPECTED: &str =
@@ -59,6 +73,7 @@ impl<'a> JsonParser<'a> {
             line_start: 0,
             col_at: 0,
             col: 1,
+            first_col: 1,
         }
     }
 
@@ -67,7 +82,11 @@ impl<'a> JsonParser<'a> {
     fn pos_at(&mut self, at: usize) -> Pos {
         if self.col_at < self.line_start || at < self.col_at {
             self.col_at = self.line_start;
-            self.col = 1;
+            self.col = if self.line_start == 0 {
+                self.first_col
+            } else {
+                1
+            };
         }
         let at = at.min(self.b.len());
         let chars = self.b[self.col_at..at]
@@ -574,6 +593,17 @@ mod tests {
         }
         let ok_depth = format!("{}{}", "[".repeat(256), "]".repeat(256));
         assert!(parse_json(&ok_depth, "t").is_ok());
+    }
+
+    #[test]
+    fn positions_offset_into_a_larger_file() {
+        let v = parse_json_at("{\"a\": 1,\n \"b\": 2}", "t.json", Pos::new(7, 30)).unwrap();
+        assert_eq!(v.pos, Pos::new(7, 30));
+        assert_eq!(v.entry("a").unwrap().key_pos, Pos::new(7, 31));
+        assert_eq!(v.get("a").unwrap().pos, Pos::new(7, 36));
+        assert_eq!(v.entry("b").unwrap().key_pos, Pos::new(8, 2));
+        let e = parse_json_at("{\"a\" 1}", "t.json", Pos::new(3, 10)).unwrap_err();
+        assert_eq!(e.pos, Some(Pos::new(3, 15)));
     }
 
     #[test]

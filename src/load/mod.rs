@@ -10,6 +10,7 @@ pub mod error;
 pub mod fields;
 pub mod foreach;
 pub mod json;
+pub mod logs;
 pub mod samples;
 pub mod sniff;
 pub mod terraform;
