@@ -36,6 +36,9 @@ pub struct ScanOutcome {
     pub plans: usize,
     pub resources: usize,
     pub skipped: usize,
+    /// Log files read by the detections, and their records.
+    pub logs: usize,
+    pub records: usize,
     /// Expired waivers that matched a result (which is reported again).
     pub expired_waivers: Vec<waivers::Waiver>,
 }
@@ -48,6 +51,8 @@ pub struct ScanOptions {
     /// The baseline's file name and entries.
     pub baseline: Option<(String, Vec<baseline::Entry>)>,
     pub today: waivers::Date,
+    /// How logs are read (`--flowlog-format`).
+    pub logs: crate::load::logs::LogOptions,
 }
 
 impl Default for ScanOptions {
@@ -57,6 +62,7 @@ impl Default for ScanOptions {
             waivers: Vec::new(),
             baseline: None,
             today: waivers::Date::today(),
+            logs: Default::default(),
         }
     }
 }
@@ -90,6 +96,17 @@ pub fn scan_with(
     opts: &ScanOptions,
     done: Option<&AtomicUsize>,
 ) -> ScanOutcome {
+    scan_all(policies, &[], paths, opts, done)
+}
+
+/// [`scan_with`], also running `detections` over the log files among the inputs.
+pub fn scan_all(
+    policies: &[Policy],
+    detections: &[crate::compile::ir::Detection],
+    paths: &[PathBuf],
+    opts: &ScanOptions,
+    done: Option<&AtomicUsize>,
+) -> ScanOutcome {
     let per_file = |templates: Vec<Template>, text: &str| {
         // Waivers and the baseline are applied once, to the whole result, below.
         let outcome = evaluate_inline(policies, &templates, &opts.params, None, &|_| {
@@ -103,8 +120,16 @@ pub fn scan_with(
     let load_opts = crate::load::LoadOptions {
         params: opts.params.values.clone(),
     };
-    let (parts, errors, skipped) = process_inputs(paths, &load_opts, &per_file);
+    let processed = process_inputs(paths, &load_opts, &per_file);
+    let (parts, errors, skipped) = (processed.results, processed.errors, processed.skipped);
     let mut outcome = ScanOutcome::default();
+    if !processed.logs.is_empty() {
+        let d = crate::detect::run::run(detections, &processed.logs, &opts.params, &opts.logs);
+        outcome.findings.extend(d.findings);
+        outcome.load_errors.extend(d.errors);
+        outcome.logs = processed.logs.len();
+        outcome.records = d.records;
+    }
     for p in parts {
         outcome.findings.extend(p.findings);
         outcome.load_errors.extend(p.load_errors);
@@ -218,6 +243,8 @@ fn evaluate_inline(
         resources: templates.iter().map(|t| t.resources.len()).sum(),
         skipped: 0,
         expired_waivers: Vec::new(),
+        logs: 0,
+        records: 0,
     }
 }
 

@@ -543,7 +543,7 @@ fn a_scan_with_nothing_to_evaluate_is_an_error() {
     assert_eq!(e.len(), 1);
     assert!(
         e[0].ends_with(&format!(
-            "nothing to scan: no CloudFormation template or Terraform plan found in {} (1 file was read and is not a template or plan); name the files or directories that hold them",
+            "nothing to scan: no CloudFormation template, Terraform plan or log found in {} (1 file was read and is not a template or plan); name the files or directories that hold them",
             d.path().display()
         )),
         "{e:?}"

@@ -306,7 +306,17 @@ policy open-rules {
     let f = run(policy, t);
     let got: Vec<String> = f
         .iter()
-        .map(|f| format!("{} {} {} {}:{} {}", f.resource, f.key.as_deref().unwrap_or("-"), f.status.as_str(), f.line, f.column, f.message))
+        .map(|f| {
+            format!(
+                "{} {} {} {}:{} {}",
+                f.resource,
+                f.key.as_deref().unwrap_or("-"),
+                f.status.as_str(),
+                f.line,
+                f.column,
+                f.message
+            )
+        })
         .collect();
     assert_eq!(
         got,

@@ -92,6 +92,22 @@ pub struct ScanArgs {
     /// Samples manifest: each resource's encrypted data sample, claimed key and context.
     #[arg(long, value_name = "FILE", help_heading = "KMS")]
     pub samples: Option<String>,
+    /// A threat list for detections: NAME=PATH, GuardDuty ThreatIntelSet TXT (one
+    /// IP, CIDR or domain a line). Detections name it as `threatlist("NAME")`:
+    /// the catalogue uses `ips`, `crypto-domains` and `c2-domains` (repeatable).
+    #[arg(long = "threat-list", value_name = "NAME=PATH", value_parser = scan::parse_param, help_heading = "Logs")]
+    pub threat_lists: Vec<(String, String)>,
+    /// Addresses, networks and domains that are never a threat (TXT, as threat lists).
+    #[arg(long, value_name = "PATH", help_heading = "Logs")]
+    pub trusted_list: Option<String>,
+    /// AWS's published ranges (https://ip-ranges.amazonaws.com/ip-ranges.json), for
+    /// detections of calls from outside AWS.
+    #[arg(long, value_name = "PATH", help_heading = "Logs")]
+    pub aws_ip_ranges: Option<String>,
+    /// The field order of flow logs without a header line, as in the flow log's
+    /// definition: '${version} ${srcaddr} ${dstaddr} ...' (default: the v2 format).
+    #[arg(long, value_name = "FORMAT", help_heading = "Logs")]
+    pub flowlog_format: Option<String>,
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
@@ -145,7 +161,7 @@ pub fn run_scan(a: ScanArgs) -> u8 {
         }
     }
     let mut outcome = with_progress(!a.no_progress, &paths, |done| {
-        scan::scan_with(&checked.policies, &paths, &opts, done)
+        scan::scan_all(&checked.policies, &checked.detections, &paths, &opts, done)
     });
     if let Some(text) = &stdin_text {
         let load_opts = deadbolt::load::LoadOptions {
@@ -248,7 +264,7 @@ fn policy_errors(checked: &Checked) -> Vec<deadbolt::load::LoadError> {
 
 /// A scan that found no input at all is an error, never "0 failed" on nothing.
 fn nothing_scanned(outcome: &ScanOutcome, paths: &[PathBuf]) -> Option<deadbolt::load::LoadError> {
-    if outcome.templates > 0 || !outcome.load_errors.is_empty() {
+    if outcome.templates > 0 || outcome.logs > 0 || !outcome.load_errors.is_empty() {
         return None;
     }
     let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -260,7 +276,7 @@ fn nothing_scanned(outcome: &ScanOutcome, paths: &[PathBuf]) -> Option<deadbolt:
     Some(deadbolt::load::LoadError::file(
         names.first().cloned().unwrap_or_else(|| ".".into()),
         format!(
-            "nothing to scan: no CloudFormation template or Terraform plan found in {}{skipped}; name the files or directories that hold them",
+            "nothing to scan: no CloudFormation template, Terraform plan or log found in {}{skipped}; name the files or directories that hold them",
             names.join(", ")
         ),
     ))
@@ -282,6 +298,39 @@ fn scan_options(a: &ScanArgs) -> (ScanOptions, Vec<LoadError>) {
         match open_keystore(path, a.root_key_file.as_deref()) {
             Ok(kms) => params.engines.keys = Some(std::sync::Arc::new(kms)),
             Err(e) => errors.push(LoadError::file(path.display().to_string(), e)),
+        }
+    }
+    for (name, path) in &a.threat_lists {
+        match read_list(name, path) {
+            Ok(l) => {
+                params
+                    .engines
+                    .threat_lists
+                    .insert(name.clone(), std::sync::Arc::new(l));
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(path) = &a.trusted_list {
+        match read_list("trusted", path) {
+            Ok(l) => params.engines.trusted = Some(std::sync::Arc::new(l)),
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(path) = &a.aws_ip_ranges {
+        match std::fs::read_to_string(path)
+            .map_err(|e| LoadError::file(path, format!("cannot read AWS's IP ranges: {e}")))
+            .and_then(|t| deadbolt::detect::lists::parse_aws_ranges(path, &t))
+        {
+            Ok(r) => params.engines.aws_ranges = Some(std::sync::Arc::new(r)),
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut logs = deadbolt::load::logs::LogOptions::default();
+    if let Some(f) = &a.flowlog_format {
+        match deadbolt::load::logs::FlowFormat::parse_template(f) {
+            Ok(fmt) => logs.flowlog_format = Some(fmt),
+            Err(e) => errors.push(LoadError::file("--flowlog-format", e)),
         }
     }
     if let Some(f) = &a.samples {
@@ -312,9 +361,16 @@ fn scan_options(a: &ScanArgs) -> (ScanOptions, Vec<LoadError>) {
         params,
         waivers,
         baseline,
+        logs,
         ..ScanOptions::default()
     };
     (opts, errors)
+}
+
+fn read_list(name: &str, path: &str) -> Result<deadbolt::detect::lists::ThreatList, LoadError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LoadError::file(path, format!("cannot read the list: {e}")))?;
+    deadbolt::detect::lists::ThreatList::parse(name, path, &text)
 }
 
 fn open_keystore(path: &Path, root_key_file: Option<&Path>) -> Result<deadbolt::kms::Kms, String> {
@@ -371,12 +427,20 @@ fn stats_line(o: &ScanOutcome, policies: usize) -> String {
     if o.plans > 0 {
         inputs.push(count(o.plans, "plan", "plans"));
     }
-    format!(
+    let mut line = format!(
         "{} in {}, {}",
         count(o.resources, "resource", "resources"),
         inputs.join(" and "),
         count(policies, "policy", "policies")
-    )
+    );
+    if o.logs > 0 {
+        line.push_str(&format!(
+            "; {} in {}",
+            count(o.records, "log record", "log records"),
+            count(o.logs, "log file", "log files")
+        ));
+    }
+    line
 }
 
 fn write_file(path: &Path, text: &str) -> bool {

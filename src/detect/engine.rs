@@ -1,13 +1,24 @@
 //! Running detections over records: each record is judged by every detection of
 //! its source, matching records are grouped, and after all input is read each
-//! group's window is swept for alerts. Records are fed in chunks, possibly from
-//! several threads; each chunk fills a [`Partial`] and partials are merged.
+//! group's window is swept for alerts.
+//!
+//! Records come in chunks from several threads. Each thread fills its own
+//! [`Partial`] (taken from a pool, so there are as many as threads, not as
+//! chunks); partials are merged once at the end. A group holds only what its
+//! window needs: per record, the time, the position and the aggregated values.
+//! What a finding reports about a record (addresses, API, message) is taken
+//! when the group is created for event logs, whose groups are few, and from a
+//! second look at the alert's first record for flow logs, whose (source,
+//! destination) groups can number millions.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
-use super::window::{sweep, AggKind, AggVal, Alert, Entry};
+use rustc_hash::FxHashMap;
+
+use super::window::{sweep, AggKind, AggVal, Alert, Entry, Vals};
 use crate::compile::ir::{Aggregate, Detection, Expr, MsgPart};
-use crate::eval::records::{RecordCtx, RecordEval, Truth};
+use crate::eval::records::{KeyPart, RecordCtx, RecordEval, Truth};
 use crate::eval::{LogFields, Params};
 use crate::schema::logs::LogSource;
 
@@ -29,7 +40,7 @@ pub enum Record<'a> {
 }
 
 impl Record<'_> {
-    fn line(&self) -> u32 {
+    pub fn line(&self) -> u32 {
         match self {
             Record::Event { line, .. } | Record::Fields { line, .. } => *line,
         }
@@ -41,9 +52,29 @@ impl Record<'_> {
     }
 }
 
-/// What the first record of a group says about it: the resource concerned, the
-/// message's record-level parts, and the details a GuardDuty finding reports.
-#[derive(Clone, Debug)]
+/// A group's identity: its keys' values, without text for numbers and addresses.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GroupKey {
+    One(KeyPart),
+    Two(KeyPart, KeyPart),
+    Many(Box<[KeyPart]>),
+}
+
+impl GroupKey {
+    /// The key as text, for results: `10.0.0.1 172.31.0.5`.
+    pub fn text(&self) -> String {
+        let parts: Vec<String> = match self {
+            GroupKey::One(a) => vec![a.text()],
+            GroupKey::Two(a, b) => vec![a.text(), b.text()],
+            GroupKey::Many(p) => p.iter().map(KeyPart::text).collect(),
+        };
+        parts.join(" ")
+    }
+}
+
+/// What the alert's first record says: the resource concerned, the message's
+/// record-level parts, and the details a GuardDuty finding reports.
+#[derive(Clone, Debug, Default)]
 pub struct GroupInfo {
     pub resource: String,
     /// Rendered record-level message parts (`None` for parts with aggregates).
@@ -54,9 +85,10 @@ pub struct GroupInfo {
 #[derive(Debug)]
 struct Group {
     entries: Vec<Entry>,
-    /// (time, file, line) of the record `info` was taken from: the earliest.
+    /// (time, file, line) of the group's earliest record.
     first: (i64, u32, u32),
-    info: GroupInfo,
+    /// Taken from the earliest record, for event logs only.
+    info: Option<Box<GroupInfo>>,
 }
 
 /// Records a detection could not judge, per file: how many, and the first.
@@ -70,7 +102,7 @@ pub struct Undecided {
 /// What some chunks contributed.
 #[derive(Debug, Default)]
 pub struct Partial {
-    groups: HashMap<(usize, String), Group>,
+    groups: FxHashMap<(usize, GroupKey), Group>,
     undecided: HashMap<(usize, u32), Undecided>,
     /// Records read, per file.
     pub records: HashMap<u32, usize>,
@@ -78,17 +110,21 @@ pub struct Partial {
 
 impl Partial {
     pub fn merge(&mut self, other: Partial) {
-        for (k, g) in other.groups {
-            match self.groups.get_mut(&k) {
-                Some(mine) => {
-                    if g.first < mine.first {
-                        mine.first = g.first;
-                        mine.info = g.info;
+        if self.groups.is_empty() {
+            self.groups = other.groups;
+        } else {
+            for (k, g) in other.groups {
+                match self.groups.get_mut(&k) {
+                    Some(mine) => {
+                        if g.first < mine.first {
+                            mine.first = g.first;
+                            mine.info = g.info;
+                        }
+                        mine.entries.extend(g.entries);
                     }
-                    mine.entries.extend(g.entries);
-                }
-                None => {
-                    self.groups.insert(k, g);
+                    None => {
+                        self.groups.insert(k, g);
+                    }
                 }
             }
         }
@@ -110,14 +146,14 @@ impl Partial {
     }
 }
 
-/// One alert, ready to become a result.
+/// One alert, ready to become a result once its `info` is known.
 #[derive(Clone, Debug)]
 pub struct AlertOut {
     pub detection: usize,
-    pub key: String,
+    pub key: GroupKey,
     pub alert: Alert,
-    pub message: String,
-    pub info: GroupInfo,
+    /// `None` for flow logs until the first record is looked at again.
+    pub info: Option<GroupInfo>,
 }
 
 /// The detections of a run and the parameters (lists) they consult.
@@ -127,6 +163,8 @@ pub struct Engine<'p> {
     kinds: Vec<Vec<AggKind>>,
     /// Which message parts hold aggregates, per detection.
     agg_parts: Vec<Vec<bool>>,
+    /// One partial per thread that fed chunks.
+    pool: Mutex<Vec<Partial>>,
 }
 
 impl<'p> Engine<'p> {
@@ -161,6 +199,7 @@ impl<'p> Engine<'p> {
             params,
             kinds,
             agg_parts,
+            pool: Mutex::new(Vec::new()),
         }
     }
 
@@ -170,8 +209,13 @@ impl<'p> Engine<'p> {
         source: LogSource,
         file: u32,
         records: impl Iterator<Item = Record<'r>>,
-        out: &mut Partial,
     ) {
+        let mut out = self
+            .pool
+            .lock()
+            .ok()
+            .and_then(|mut p| p.pop())
+            .unwrap_or_default();
         let ctx = RecordCtx::new(self.params);
         let dets: Vec<(usize, &Detection)> = self
             .detections
@@ -189,18 +233,32 @@ impl<'p> Engine<'p> {
                     Record::Event { value, line, .. } => ev.bind_event(value, *line),
                     Record::Fields { fields, line, .. } => ev.bind_fields(*fields, *line),
                 }
-                self.judge(*di, d, ev, &rec, file, out);
+                self.judge(*di, d, ev, &rec, file, &mut out);
             }
         }
         *out.records.entry(file).or_insert(0) += n;
+        if let Ok(mut p) = self.pool.lock() {
+            p.push(out);
+        }
     }
 
-    fn judge(
+    /// Everything the threads contributed.
+    pub fn take(&self) -> Partial {
+        let mut all = Partial::default();
+        if let Ok(mut p) = self.pool.lock() {
+            for part in p.drain(..) {
+                all.merge(part);
+            }
+        }
+        all
+    }
+
+    fn judge<'d>(
         &self,
         di: usize,
-        d: &Detection,
-        ev: &mut RecordEval<'_, '_>,
-        rec: &Record<'_>,
+        d: &'d Detection,
+        ev: &mut RecordEval<'_, 'd>,
+        rec: &Record<'d>,
         file: u32,
         out: &mut Partial,
     ) {
@@ -223,31 +281,28 @@ impl<'p> Engine<'p> {
                 di,
                 file,
                 rec.line(),
-                "the record has no event time".into(),
+                std::rc::Rc::from("the record has no event time"),
             );
             return;
         };
-        let key = if d.keys.is_empty() {
-            self.resource(d, ev, rec)
-        } else {
-            let parts: Vec<String> = d
-                .keys
-                .iter()
-                .map(|k| ev.text(k).unwrap_or_else(|| "-".into()))
-                .collect();
-            parts.join(" ")
+        let key = match d.keys.as_slice() {
+            [] => GroupKey::One(KeyPart::Text(self.resource(d, ev, rec).into())),
+            [a] => GroupKey::One(ev.key_part(a)),
+            [a, b] => GroupKey::Two(ev.key_part(a), ev.key_part(b)),
+            many => GroupKey::Many(many.iter().map(|k| ev.key_part(k)).collect()),
         };
-        let vals: Vec<AggVal> = d
-            .aggregates
-            .iter()
-            .map(|a| match a {
-                Aggregate::Count => AggVal::Absent,
-                Aggregate::CountDistinct(e)
-                | Aggregate::Sum(e)
-                | Aggregate::Min(e)
-                | Aggregate::Max(e) => ev.agg_input(e),
-            })
-            .collect();
+        let input = |ev: &mut RecordEval<'_, 'd>, a: &'d Aggregate| match a {
+            Aggregate::Count => AggVal::Absent,
+            Aggregate::CountDistinct(e)
+            | Aggregate::Sum(e)
+            | Aggregate::Min(e)
+            | Aggregate::Max(e) => ev.agg_input(e),
+        };
+        let vals = match d.aggregates.as_slice() {
+            [] => Vals::None,
+            [a] => Vals::One(input(ev, a)),
+            many => Vals::Many(many.iter().map(|a| input(ev, a)).collect()),
+        };
         let entry = Entry {
             time,
             file,
@@ -255,34 +310,38 @@ impl<'p> Engine<'p> {
             vals,
         };
         let here = (time, file, rec.line());
-        match out.groups.get_mut(&(di, key.clone())) {
-            Some(g) => {
+        let events = matches!(rec, Record::Event { .. });
+        match out.groups.entry((di, key)) {
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                let g = o.get_mut();
                 if here < g.first {
                     g.first = here;
-                    g.info = self.info(di, d, ev, rec);
+                    if events {
+                        g.info = Some(Box::new(self.info(di, d, ev, rec)));
+                    }
                 }
                 g.entries.push(entry);
             }
-            None => {
-                let info = self.info(di, d, ev, rec);
-                out.groups.insert(
-                    (di, key),
-                    Group {
-                        entries: vec![entry],
-                        first: here,
-                        info,
-                    },
-                );
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let info = events.then(|| self.info(di, d, ev, rec));
+                // Most groups of a flow log hold one or two records: `vec!`
+                // allocates room for exactly one.
+                v.insert(Group {
+                    entries: vec![entry],
+                    first: here,
+                    info: info.map(Box::new),
+                });
             }
         }
     }
 
-    fn info(
+    /// What a finding reports about the record bound in `ev`.
+    pub fn info<'d>(
         &self,
         di: usize,
-        d: &Detection,
-        ev: &mut RecordEval<'_, '_>,
-        rec: &Record<'_>,
+        d: &'d Detection,
+        ev: &mut RecordEval<'_, 'd>,
+        rec: &Record<'d>,
     ) -> GroupInfo {
         let parts = d
             .message
@@ -292,9 +351,7 @@ impl<'p> Engine<'p> {
             .map(|(p, agg)| match (p, agg) {
                 (_, true) => None,
                 (MsgPart::Text(t), _) => Some(t.clone()),
-                (MsgPart::Expr(e), _) => {
-                    Some(ev.message(std::slice::from_ref(&MsgPart::Expr(e.clone()))))
-                }
+                (MsgPart::Expr(_), _) => Some(ev.message(std::slice::from_ref(p))),
             })
             .collect();
         GroupInfo {
@@ -304,10 +361,33 @@ impl<'p> Engine<'p> {
         }
     }
 
+    /// [`Engine::info`] for a record looked at again: binds it, with its lets.
+    pub fn info_of<'d>(&self, di: usize, rec: &Record<'d>) -> GroupInfo
+    where
+        'p: 'd,
+    {
+        let d: &'d Detection = &self.detections[di];
+        let ctx = RecordCtx::new(self.params);
+        let mut ev = ctx.evaluator(d.slots);
+        match rec {
+            Record::Event { value, line, .. } => ev.bind_event(value, *line),
+            Record::Fields { fields, line, .. } => ev.bind_fields(*fields, *line),
+        }
+        for (slot, e) in &d.lets {
+            ev.bind_let(*slot, e);
+        }
+        self.info(di, d, &mut ev, rec)
+    }
+
     /// The resource an alert is about: the detection's `resource`, else the
     /// instance (or interface, or address) of a flow, the principal of an API
     /// call, the instance (or address) that asked a DNS question.
-    fn resource(&self, d: &Detection, ev: &mut RecordEval<'_, '_>, rec: &Record<'_>) -> String {
+    fn resource<'d>(
+        &self,
+        d: &'d Detection,
+        ev: &mut RecordEval<'_, 'd>,
+        rec: &Record<'d>,
+    ) -> String {
         if let Some(r) = &d.resource {
             if let Some(t) = ev.text(r) {
                 return t;
@@ -319,18 +399,14 @@ impl<'p> Engine<'p> {
     /// Sweeps every group and returns the alerts, in a stable order.
     pub fn alerts(&self, partial: &mut Partial) -> Vec<AlertOut> {
         let mut out = Vec::new();
-        let mut keys: Vec<(usize, String)> = partial.groups.keys().cloned().collect();
-        keys.sort();
-        for k in keys {
-            let Some(g) = partial.groups.get_mut(&k) else {
-                continue;
-            };
-            let (di, key) = k;
+        let ctx = RecordCtx::new(self.params);
+        let mut groups: Vec<((usize, GroupKey), Group)> = partial.groups.drain().collect();
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        for ((di, key), mut g) in groups {
+            let g = &mut g;
             let d = &self.detections[di];
-            let ctx = RecordCtx::new(self.params);
             let mut ev = ctx.evaluator(d.slots);
-            let alert = d.alert.clone();
-            let mut threshold = |values: &[f64]| match &alert {
+            let mut threshold = |values: &[f64]| match &d.alert {
                 Some(a) => {
                     ev.set_aggregates(values);
                     ev.truth(a) == Truth::True
@@ -338,41 +414,38 @@ impl<'p> Engine<'p> {
                 None => true,
             };
             let window = if d.keys.is_empty() { None } else { d.window_ms };
-            let alerts = sweep(&mut g.entries, &self.kinds[di], window, &mut threshold);
-            for a in alerts {
-                let message = self.message(d, di, &g.info, &a, &ctx);
+            for a in sweep(&mut g.entries, &self.kinds[di], window, &mut threshold) {
                 out.push(AlertOut {
                     detection: di,
                     key: key.clone(),
                     alert: a,
-                    message,
-                    info: g.info.clone(),
+                    info: g.info.as_deref().cloned(),
                 });
             }
         }
         out
     }
 
-    /// The alert's message: record-level parts from the group's first record,
+    /// The alert's message: record-level parts from its first record,
     /// aggregates from the window that crossed the threshold.
-    fn message(
-        &self,
-        d: &Detection,
-        di: usize,
-        info: &GroupInfo,
-        a: &Alert,
-        ctx: &RecordCtx<'_>,
-    ) -> String {
+    pub fn message(&self, a: &AlertOut) -> String {
+        let d = &self.detections[a.detection];
+        let info = a.info.clone().unwrap_or_default();
         let Some(parts) = &d.message else {
             return format!("{} ({})", d.title, info.resource);
         };
-        let mut ev2 = ctx.evaluator(d.slots);
-        ev2.set_aggregates(&a.values);
+        let ctx = RecordCtx::new(self.params);
+        let mut ev = ctx.evaluator(d.slots);
+        ev.set_aggregates(&a.alert.values);
         let mut out = String::new();
-        for ((p, rendered), agg) in parts.iter().zip(&info.parts).zip(&self.agg_parts[di]) {
+        for ((p, rendered), agg) in parts
+            .iter()
+            .zip(&info.parts)
+            .zip(&self.agg_parts[a.detection])
+        {
             match (rendered, agg) {
                 (Some(t), _) => out.push_str(t),
-                (None, true) => out.push_str(&ev2.message(std::slice::from_ref(p))),
+                (None, true) => out.push_str(&ev.message(std::slice::from_ref(p))),
                 (None, false) => {}
             }
         }
@@ -388,17 +461,26 @@ impl<'p> Engine<'p> {
     }
 }
 
-fn undecided(out: &mut Partial, di: usize, file: u32, line: u32, reason: String) {
-    let u = out.undecided.entry((di, file)).or_insert(Undecided {
-        count: 0,
-        line,
-        reason: reason.clone(),
-    });
-    if line < u.line {
-        u.line = line;
-        u.reason = reason;
+fn undecided(out: &mut Partial, di: usize, file: u32, line: u32, reason: std::rc::Rc<str>) {
+    match out.undecided.get_mut(&(di, file)) {
+        Some(u) => {
+            if line < u.line {
+                u.line = line;
+                u.reason = reason.to_string();
+            }
+            u.count += 1;
+        }
+        None => {
+            out.undecided.insert(
+                (di, file),
+                Undecided {
+                    count: 1,
+                    line,
+                    reason: reason.to_string(),
+                },
+            );
+        }
     }
-    u.count += 1;
 }
 
 /// Whether an expression reads an aggregate.

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value as J};
 
-use super::engine::{AlertOut, Record};
+use super::engine::{AlertOut, GroupInfo, Record};
 use crate::compile::ir::Detection;
 use crate::eval::records::RecordEval;
 use crate::eval::LogValue;
@@ -142,7 +142,7 @@ pub fn resource_type(source: LogSource, resource: &str) -> &'static str {
     }
 }
 
-fn iso(ms: i64) -> String {
+pub fn iso(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let milli = ms.rem_euclid(1000);
     let days = secs.div_euclid(86_400);
@@ -186,8 +186,14 @@ fn finding_id(parts: &[&str]) -> String {
 }
 
 /// The GuardDuty finding of an alert.
-pub fn guardduty(d: &Detection, a: &AlertOut, evidence: Vec<J>) -> J {
-    let s = &a.info.summary;
+pub fn guardduty(
+    d: &Detection,
+    a: &AlertOut,
+    info: &GroupInfo,
+    message: &str,
+    evidence: Vec<J>,
+) -> J {
+    let s = &info.summary;
     let get = |k: &str| s.get(k).cloned().unwrap_or(J::Null);
     let account = match d.source {
         LogSource::FlowLog => get("account-id"),
@@ -199,9 +205,10 @@ pub fn guardduty(d: &Detection, a: &AlertOut, evidence: Vec<J>) -> J {
         LogSource::CloudTrail => get("awsRegion"),
         LogSource::Dns => get("region"),
     };
-    let id = finding_id(&[&d.id, &a.key, &a.alert.first.0.to_string()]);
-    let resource = if a.info.resource.starts_with("i-") {
-        json!({"resourceType": "Instance", "instanceDetails": {"instanceId": a.info.resource}})
+    let key = a.key.text();
+    let id = finding_id(&[&d.id, &key, &a.alert.first.0.to_string()]);
+    let resource = if info.resource.starts_with("i-") {
+        json!({"resourceType": "Instance", "instanceDetails": {"instanceId": info.resource}})
     } else if d.source == LogSource::CloudTrail {
         json!({"resourceType": "AccessKey", "accessKeyDetails": {
             "accessKeyId": get("userIdentity.accessKeyId"),
@@ -209,10 +216,10 @@ pub fn guardduty(d: &Detection, a: &AlertOut, evidence: Vec<J>) -> J {
             "userName": get("userIdentity.userName"),
             "userType": get("userIdentity.type"),
         }})
-    } else if a.info.resource.starts_with("eni-") {
-        json!({"resourceType": "Instance", "instanceDetails": {"networkInterfaces": [{"networkInterfaceId": a.info.resource}]}})
+    } else if info.resource.starts_with("eni-") {
+        json!({"resourceType": "Instance", "instanceDetails": {"networkInterfaces": [{"networkInterfaceId": info.resource}]}})
     } else {
-        json!({"resourceType": "Instance", "instanceDetails": {"networkInterfaces": [{"privateIpAddress": a.info.resource}]}})
+        json!({"resourceType": "Instance", "instanceDetails": {"networkInterfaces": [{"privateIpAddress": info.resource}]}})
     };
     let ip = |k: &str| {
         let v = get(k);
@@ -267,7 +274,7 @@ pub fn guardduty(d: &Detection, a: &AlertOut, evidence: Vec<J>) -> J {
         "eventFirstSeen": iso(a.alert.first.0),
         "eventLastSeen": iso(a.alert.last_time),
         "resourceRole": "TARGET",
-        "additionalInfo": {"deadbolt": {"detection": d.id, "group": a.key, "values": a.alert.values}},
+        "additionalInfo": {"deadbolt": {"detection": d.id, "group": key, "values": a.alert.values}},
     });
     if !evidence.is_empty() {
         service["evidence"] = json!({"threatIntelligenceDetails": evidence});
@@ -285,7 +292,7 @@ pub fn guardduty(d: &Detection, a: &AlertOut, evidence: Vec<J>) -> J {
         "createdAt": iso(a.alert.trigger.0),
         "updatedAt": iso(a.alert.last_time),
         "title": d.title,
-        "description": a.message,
+        "description": message,
     })
 }
 

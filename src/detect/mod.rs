@@ -5,4 +5,5 @@
 pub mod engine;
 pub mod finding;
 pub mod lists;
+pub mod run;
 pub mod window;

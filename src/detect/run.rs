@@ -4,13 +4,12 @@
 //! over a file and found nothing reports a pass for it; records it could not
 //! judge (a threat list that was not given) make an `unknown` naming why.
 
-use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::engine::{AlertOut, Engine, Partial, Record};
+use super::engine::{AlertOut, Engine, GroupInfo, Record};
 use super::finding;
 use crate::compile::ir::Detection;
 use crate::eval::{LogFields, LogValue, Params};
@@ -19,14 +18,7 @@ use crate::load::LoadError;
 use crate::result::{fingerprint, Finding, Status};
 use crate::schema::logs::{LogSource, FLOW_FIELDS};
 
-/// A log file to read.
-#[derive(Clone, Debug)]
-pub struct LogInput {
-    pub path: PathBuf,
-    /// The name reports use (as given on the command line).
-    pub display: String,
-    pub kind: LogKind,
-}
+pub use crate::load::LogFile as LogInput;
 
 /// What running the detections over the logs produced.
 #[derive(Debug, Default)]
@@ -48,12 +40,22 @@ pub fn source_of(kind: LogKind) -> LogSource {
 /// The loader's field for each entry of `FLOW_FIELDS`, by name.
 fn flow_fields() -> &'static [Option<FlowField>] {
     static T: OnceLock<Vec<Option<FlowField>>> = OnceLock::new();
-    T.get_or_init(|| FLOW_FIELDS.iter().map(|(n, _)| FlowField::from_name(n)).collect())
+    T.get_or_init(|| {
+        FLOW_FIELDS
+            .iter()
+            .map(|(n, _)| FlowField::from_name(n))
+            .collect()
+    })
 }
 
 impl LogFields for FlowRecord<'_> {
     fn field(&self, index: usize) -> LogValue<'_> {
-        match flow_fields().get(index).copied().flatten().map(|f| self.get(f)) {
+        match flow_fields()
+            .get(index)
+            .copied()
+            .flatten()
+            .map(|f| self.get(f))
+        {
             Some(FlowValue::Int(n)) => LogValue::Num(n as f64),
             Some(FlowValue::Ip(ip)) => LogValue::Ip(ip),
             Some(FlowValue::Str(s)) => LogValue::Str(s),
@@ -63,61 +65,63 @@ impl LogFields for FlowRecord<'_> {
 }
 
 /// Runs `detections` over `inputs`.
-pub fn run(detections: &[Detection], inputs: &[LogInput], params: &Params, opts: &LogOptions) -> DetectOutcome {
+pub fn run(
+    detections: &[Detection],
+    inputs: &[LogInput],
+    params: &Params,
+    opts: &LogOptions,
+) -> DetectOutcome {
     let engine = Engine::new(detections, params);
-    let per_file: Vec<(Partial, Vec<LoadError>)> = inputs
+    let errors: Vec<Vec<LoadError>> = inputs
         .par_iter()
         .enumerate()
         .map(|(i, input)| {
             let file = i as u32;
             let source = source_of(input.kind);
-            let acc = Mutex::new(Partial::default());
-            let sink = |chunk: Chunk<'_>| {
-                let mut p = Partial::default();
-                match chunk {
-                    Chunk::Flow(recs) => engine.feed(
-                        source,
-                        file,
-                        recs.iter().map(|r| Record::Fields {
-                            line: r.line,
-                            time: r.time().map(|s| s.saturating_mul(1000)),
-                            fields: r,
-                        }),
-                        &mut p,
-                    ),
-                    Chunk::Events(events) => engine.feed(
-                        source,
-                        file,
-                        events.iter().map(|e| Record::Event {
-                            line: e.line,
-                            time: e.time,
-                            value: &e.value,
-                        }),
-                        &mut p,
-                    ),
-                }
-                if let Ok(mut a) = acc.lock() {
-                    a.merge(p);
-                }
+            let sink = |chunk: Chunk<'_>| match chunk {
+                Chunk::Flow(recs) => engine.feed(
+                    source,
+                    file,
+                    recs.iter().map(|r| Record::Fields {
+                        line: r.line,
+                        time: r.time().map(|s| s.saturating_mul(1000)),
+                        fields: r,
+                    }),
+                ),
+                Chunk::Events(events) => engine.feed(
+                    source,
+                    file,
+                    events.iter().map(|e| Record::Event {
+                        line: e.line,
+                        time: e.time,
+                        value: &e.value,
+                    }),
+                ),
             };
-            let errors = read_log(&input.path, &input.display, input.kind, opts, &sink);
-            (acc.into_inner().unwrap_or_default(), errors)
+            read_log(&input.path, &input.display, input.kind, opts, &sink)
         })
         .collect();
-    let mut all = Partial::default();
-    let mut out = DetectOutcome::default();
-    for (p, e) in per_file {
-        all.merge(p);
-        out.errors.extend(e);
-    }
-    out.records = all.records.values().sum();
-    let alerts = engine.alerts(&mut all);
+    let mut all = engine.take();
+    let mut out = DetectOutcome {
+        errors: errors.into_iter().flatten().collect(),
+        records: all.records.values().sum(),
+        ..DetectOutcome::default()
+    };
+    let mut alerts = engine.alerts(&mut all);
+    look_again(&engine, &mut alerts, inputs, opts);
     let mut alerted: std::collections::HashSet<(usize, u32)> = std::collections::HashSet::new();
     for a in &alerts {
         alerted.insert((a.detection, a.alert.first.1));
-        out.findings.push(alert_result(&detections[a.detection], a, inputs, params));
+        out.findings.push(alert_result(
+            &engine,
+            &detections[a.detection],
+            a,
+            inputs,
+            params,
+        ));
     }
-    let mut undecided: std::collections::HashMap<(usize, u32), (usize, u32, String)> = Default::default();
+    let mut undecided: std::collections::HashMap<(usize, u32), (usize, u32, String)> =
+        Default::default();
     for (d, f, u) in engine.undecided(&all) {
         undecided.insert((d, f), (u.count, u.line, u.reason.clone()));
     }
@@ -128,7 +132,11 @@ pub fn run(detections: &[Detection], inputs: &[LogInput], params: &Params, opts:
             }
             let key = (di, fi as u32);
             if let Some((count, line, reason)) = undecided.get(&key) {
-                let records = if *count == 1 { "1 record".to_string() } else { format!("{count} records") };
+                let records = if *count == 1 {
+                    "1 record".to_string()
+                } else {
+                    format!("{count} records")
+                };
                 out.findings.push(file_result(
                     d,
                     input,
@@ -138,7 +146,11 @@ pub fn run(detections: &[Detection], inputs: &[LogInput], params: &Params, opts:
                 ));
             } else if !alerted.contains(&key) {
                 let n = all.records.get(&key.1).copied().unwrap_or(0);
-                let records = if n == 1 { "1 record".to_string() } else { format!("{n} records") };
+                let records = if n == 1 {
+                    "1 record".to_string()
+                } else {
+                    format!("{n} records")
+                };
                 out.findings.push(file_result(
                     d,
                     input,
@@ -153,8 +165,72 @@ pub fn run(detections: &[Detection], inputs: &[LogInput], params: &Params, opts:
     out
 }
 
+/// Flow log groups keep no details; the first record of each alert is read
+/// again (files with alerts only, one more pass each) to say what it was.
+fn look_again(
+    engine: &Engine<'_>,
+    alerts: &mut [AlertOut],
+    inputs: &[LogInput],
+    opts: &LogOptions,
+) {
+    let mut wanted: std::collections::HashMap<u32, std::collections::HashMap<u32, Vec<usize>>> =
+        Default::default();
+    for (k, a) in alerts.iter().enumerate() {
+        if a.info.is_none() {
+            let (_, file, line) = a.alert.first;
+            wanted
+                .entry(file)
+                .or_default()
+                .entry(line)
+                .or_default()
+                .push(k);
+        }
+    }
+    let found: Mutex<Vec<(usize, GroupInfo)>> = Mutex::new(Vec::new());
+    wanted.par_iter().for_each(|(file, lines)| {
+        let Some(input) = inputs.get(*file as usize) else {
+            return;
+        };
+        let sink = |chunk: Chunk<'_>| {
+            let Chunk::Flow(recs) = chunk else {
+                return;
+            };
+            for r in recs {
+                let Some(ks) = lines.get(&r.line) else {
+                    continue;
+                };
+                let rec = Record::Fields {
+                    line: r.line,
+                    time: r.time().map(|s| s.saturating_mul(1000)),
+                    fields: r,
+                };
+                for &k in ks {
+                    let info = engine.info_of(alerts_detection(alerts, k), &rec);
+                    if let Ok(mut f) = found.lock() {
+                        f.push((k, info));
+                    }
+                }
+            }
+        };
+        let _ = read_log(&input.path, &input.display, input.kind, opts, &sink);
+    });
+    for (k, info) in found.into_inner().unwrap_or_default() {
+        alerts[k].info = Some(info);
+    }
+}
+
+fn alerts_detection(alerts: &[AlertOut], k: usize) -> usize {
+    alerts[k].detection
+}
+
 /// A pass or unknown about a whole file.
-fn file_result(d: &Detection, input: &LogInput, status: Status, line: u32, message: String) -> Finding {
+fn file_result(
+    d: &Detection,
+    input: &LogInput,
+    status: Status,
+    line: u32,
+    message: String,
+) -> Finding {
     Finding {
         policy: d.id.clone(),
         severity: d.severity,
@@ -174,13 +250,33 @@ fn file_result(d: &Detection, input: &LogInput, status: Status, line: u32, messa
     }
 }
 
-fn alert_result(d: &Detection, a: &AlertOut, inputs: &[LogInput], params: &Params) -> Finding {
+fn alert_result(
+    engine: &Engine<'_>,
+    d: &Detection,
+    a: &AlertOut,
+    inputs: &[LogInput],
+    params: &Params,
+) -> Finding {
     let (first_time, file, line) = a.alert.first;
-    let display = inputs.get(file as usize).map(|i| i.display.clone()).unwrap_or_default();
-    let resource = a.info.resource.clone();
-    let key = format!("{} @ {}", a.key, first_time);
-    let evidence = evidence(d, a, params);
-    let gd = finding::guardduty(d, a, evidence);
+    let display = inputs
+        .get(file as usize)
+        .map(|i| i.display.clone())
+        .unwrap_or_default();
+    let info = a.info.clone().unwrap_or_default();
+    let resource = if info.resource.is_empty() {
+        a.key.text()
+    } else {
+        info.resource.clone()
+    };
+    let when = finding::iso(first_time);
+    let key = if d.keys.is_empty() {
+        when
+    } else {
+        format!("{} @ {when}", a.key.text())
+    };
+    let message = engine.message(a);
+    let evidence = evidence(d, &info, params);
+    let gd = finding::guardduty(d, a, &info, &message, evidence);
     Finding {
         policy: d.id.clone(),
         severity: d.severity,
@@ -191,7 +287,7 @@ fn alert_result(d: &Detection, a: &AlertOut, inputs: &[LogInput], params: &Param
         file: display,
         line,
         column: 1,
-        message: a.message.clone(),
+        message,
         document: 0,
         skip_reason: None,
         clause: None,
@@ -201,7 +297,7 @@ fn alert_result(d: &Detection, a: &AlertOut, inputs: &[LogInput], params: &Param
 }
 
 /// Which threat lists hold the addresses or domain of the alert's first record.
-fn evidence(d: &Detection, a: &AlertOut, params: &Params) -> Vec<serde_json::Value> {
+fn evidence(d: &Detection, info: &GroupInfo, params: &Params) -> Vec<serde_json::Value> {
     let candidates = ["srcaddr", "dstaddr", "sourceIPAddress", "query_name"];
     let trusted = params.engines.trusted.as_ref();
     let mut out = Vec::new();
@@ -211,7 +307,7 @@ fn evidence(d: &Detection, a: &AlertOut, params: &Params) -> Vec<serde_json::Val
         };
         let hits: Vec<&str> = candidates
             .iter()
-            .filter_map(|k| a.info.summary.get(*k).and_then(|v| v.as_str()))
+            .filter_map(|k| info.summary.get(*k).and_then(|v| v.as_str()))
             .filter(|v| list.contains_text(v) && !trusted.is_some_and(|t| t.contains_text(v)))
             .collect();
         if !hits.is_empty() {

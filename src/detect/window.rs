@@ -60,7 +60,39 @@ pub struct Entry {
     pub time: i64,
     pub file: u32,
     pub line: u32,
-    pub vals: Vec<AggVal>,
+    pub vals: Vals,
+}
+
+/// The values of a record's aggregates, inline for the common case of one.
+#[derive(Clone, Debug)]
+pub enum Vals {
+    None,
+    One(AggVal),
+    Many(Box<[AggVal]>),
+}
+
+impl Vals {
+    pub fn from_vec(mut v: Vec<AggVal>) -> Vals {
+        match v.len() {
+            0 => Vals::None,
+            1 => Vals::One(v.pop().unwrap_or(AggVal::Absent)),
+            _ => Vals::Many(v.into_boxed_slice()),
+        }
+    }
+
+    pub fn get(&self, i: usize) -> Option<&AggVal> {
+        match self {
+            Vals::None => None,
+            Vals::One(v) => (i == 0).then_some(v),
+            Vals::Many(vs) => vs.get(i),
+        }
+    }
+}
+
+impl From<Vec<AggVal>> for Vals {
+    fn from(v: Vec<AggVal>) -> Vals {
+        Vals::from_vec(v)
+    }
 }
 
 /// An alert of one group: the records of its episode.
@@ -252,7 +284,7 @@ mod tests {
             time,
             file: 0,
             line,
-            vals: vec![AggVal::Num(port)],
+            vals: vec![AggVal::Num(port)].into(),
         }
     }
 
@@ -337,7 +369,7 @@ mod tests {
                 time: *t,
                 file: 0,
                 line: i as u32,
-                vals: vec![AggVal::Num(*v), AggVal::Num(*v), AggVal::Num(*v)],
+                vals: vec![AggVal::Num(*v), AggVal::Num(*v), AggVal::Num(*v)].into(),
             })
             .collect();
         let mut seen = Vec::new();

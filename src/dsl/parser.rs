@@ -406,7 +406,11 @@ impl<'s> Parser<'s> {
         let mut each = None;
         if let Ok((rest, _)) = self.src.keyword(i, "each") {
             let (rest, name) = commit(self.src.ident(rest), ws(rest), "a name after `each`")?;
-            let (rest, _) = commit(self.src.keyword(rest, "in"), ws(rest), "`in LIST` after the name")?;
+            let (rest, _) = commit(
+                self.src.keyword(rest, "in"),
+                ws(rest),
+                "`in LIST` after the name",
+            )?;
             let (rest, list) = commit(self.expr(rest), ws(rest), "a list after `each NAME in`")?;
             each = Some((name, list));
             i = rest;

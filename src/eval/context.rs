@@ -636,6 +636,7 @@ pub fn to_json<'d>(ctx: &Ctx<'d>, it: &It<'d>, depth: usize) -> Result<serde_jso
         V::Str(s) => J::String(s.to_string()),
         V::Unknown { reason, .. } => return Err(reason.to_string()),
         V::Set(_) | V::Rec(_) => return Err("a set or log record is not a JSON value".into()),
+        V::Ip(ip) => J::String(ip.to_string()),
         V::Res(i) => {
             return Err(format!(
                 "the document names resource {}, known only at deploy time",
@@ -720,6 +721,7 @@ pub fn scalar_text(v: &V<'_>) -> Option<String> {
         V::Str(s) => Some(s.to_string()),
         V::Num(n) => Some(fmt_num(*n)),
         V::Bool(b) => Some(b.to_string()),
+        V::Ip(ip) => Some(ip.to_string()),
         _ => None,
     }
 }

@@ -37,7 +37,7 @@ pub struct Eval<'c, 'd> {
 }
 
 impl<'c, 'd> Eval<'c, 'd> {
-    pub fn value(&mut self, e: &Expr) -> It<'d> {
+    pub fn value(&mut self, e: &'d Expr) -> It<'d> {
         let here = self.env.first().map(|b| b.pos).unwrap_or_default();
         match e {
             Expr::Const(c) => const_it(c, here),
@@ -116,7 +116,7 @@ impl<'c, 'd> Eval<'c, 'd> {
         }
     }
 
-    fn arith(&mut self, e: &Expr) -> It<'d> {
+    fn arith(&mut self, e: &'d Expr) -> It<'d> {
         let Expr::Bin(op, l, r) = e else {
             unreachable!("arith is called on arithmetic only")
         };
@@ -144,7 +144,7 @@ impl<'c, 'd> Eval<'c, 'd> {
     }
 
     /// Evaluates a condition.
-    pub fn truth(&mut self, e: &Expr) -> Verdict {
+    pub fn truth(&mut self, e: &'d Expr) -> Verdict {
         match e {
             Expr::Bin(BinOp::And, l, r) => {
                 let a = self.truth(l);
@@ -193,7 +193,7 @@ impl<'c, 'd> Eval<'c, 'd> {
                 let a = self.value(inner);
                 self.all_of(a, &mut |_, it| match &it.v {
                     V::Str(s) => Tri::from_bool(re.is_match(s)),
-                    V::Num(_) | V::Bool(_) => match scalar_text(&it.v) {
+                    V::Num(_) | V::Bool(_) | V::Ip(_) => match scalar_text(&it.v) {
                         Some(t) => Tri::from_bool(re.is_match(&t)),
                         None => Tri::False,
                     },
@@ -248,7 +248,7 @@ impl<'c, 'd> Eval<'c, 'd> {
                 _ => false,
             }),
             (v, Test::Is(t)) => Tri::from_bool(match (v, t) {
-                (V::Str(_), TypeName::String) => true,
+                (V::Str(_) | V::Ip(_), TypeName::String) => true,
                 (V::Num(_), TypeName::Number) => true,
                 (V::Bool(_), TypeName::Bool) => true,
                 (V::List(_) | V::Seq(_), TypeName::List) => true,
@@ -261,7 +261,7 @@ impl<'c, 'd> Eval<'c, 'd> {
         }
     }
 
-    fn quantify(&mut self, q: Quantifier, slot: usize, list: &Expr, body: &Expr) -> Verdict {
+    fn quantify(&mut self, q: Quantifier, slot: usize, list: &'d Expr, body: &'d Expr) -> Verdict {
         let l = self.value(list);
         let list_verdict = |tri| Verdict::of(tri, &l);
         let items = match self.items(l.clone()) {
@@ -396,9 +396,12 @@ impl<'c, 'd> Eval<'c, 'd> {
                         Some(needle) => Tri::from_bool(hay.contains(needle.as_str())),
                         None => Tri::False,
                     },
-                    V::Set(set) => match scalar_text(&a.v) {
-                        Some(x) => Tri::from_bool(set.contains(&x)),
-                        None => Tri::False,
+                    V::Set(set) => match &a.v {
+                        V::Ip(ip) => Tri::from_bool(set.contains_ip(*ip)),
+                        other => match scalar_text(other) {
+                            Some(x) => Tri::from_bool(set.contains(&x)),
+                            None => Tri::False,
+                        },
                     },
                     V::Map(entries) => match scalar_text(&a.v) {
                         Some(k) => Tri::from_bool(entries.iter().any(|e| e.key == k)),
@@ -464,6 +467,10 @@ impl<'c, 'd> Eval<'c, 'd> {
                 Tri::from_bool(s.eq_ignore_ascii_case(if *x { "true" } else { "false" }))
             }
             (Num(x), Num(y)) => Tri::from_bool(x == y),
+            (Ip(x), Ip(y)) => Tri::from_bool(x == y),
+            (Ip(x), Str(s)) | (Str(s), Ip(x)) => Tri::from_bool(
+                s.trim().parse::<std::net::IpAddr>().is_ok_and(|y| y == *x),
+            ),
             (Num(x), Str(s)) | (Str(s), Num(x)) => {
                 Tri::from_bool(s.trim().parse::<f64>().is_ok_and(|n| n == *x))
             }
@@ -573,9 +580,7 @@ impl<'c, 'd> Eval<'c, 'd> {
                 match name.flow.map(|i| r.field(i as usize)) {
                     Some(super::value::LogValue::Num(n)) => It::new(V::Num(n), pos),
                     Some(super::value::LogValue::Str(s)) => It::new(V::Str(Cow::Borrowed(s)), pos),
-                    Some(super::value::LogValue::Ip(ip)) => {
-                        It::new(V::Str(Cow::Owned(ip.to_string())), pos)
-                    }
+                    Some(super::value::LogValue::Ip(ip)) => It::new(V::Ip(ip), pos),
                     Some(super::value::LogValue::Absent) | None => It::missing(pos),
                 }
             }
@@ -801,12 +806,13 @@ pub fn num_of(v: &V<'_>) -> Option<f64> {
     }
 }
 
-pub fn const_it<'d>(c: &Const, pos: Pos) -> It<'d> {
+pub fn const_it<'d>(c: &'d Const, pos: Pos) -> It<'d> {
     let v = match c {
         Const::Null => V::Null,
         Const::Bool(b) => V::Bool(*b),
         Const::Num(n) => V::Num(*n),
-        Const::Str(s) => V::Str(Cow::Owned(s.clone())),
+        // Borrowed from the compiled policy: comparing with a literal costs no copy.
+        Const::Str(s) => V::Str(Cow::Borrowed(s.as_str())),
         Const::List(items) => V::List(Rc::new(items.iter().map(|c| const_it(c, pos)).collect())),
     };
     It {

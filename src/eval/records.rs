@@ -40,7 +40,27 @@ pub struct RecordCtx<'d> {
 pub enum Truth {
     True,
     False,
-    Unknown(String),
+    Unknown(std::rc::Rc<str>),
+}
+
+/// One grouping key's value, compact: numbers and addresses without text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyPart {
+    Absent,
+    Num(u64),
+    Ip(std::net::IpAddr),
+    Text(Box<str>),
+}
+
+impl KeyPart {
+    pub fn text(&self) -> String {
+        match self {
+            KeyPart::Absent => "-".to_string(),
+            KeyPart::Num(bits) => super::value::fmt_num(f64::from_bits(*bits)),
+            KeyPart::Ip(ip) => ip.to_string(),
+            KeyPart::Text(t) => t.to_string(),
+        }
+    }
 }
 
 impl<'d> RecordCtx<'d> {
@@ -83,7 +103,7 @@ impl<'c, 'd> RecordEval<'c, 'd> {
     }
 
     /// Evaluates a `let` into its slot.
-    pub fn bind_let(&mut self, slot: usize, e: &Expr) {
+    pub fn bind_let(&mut self, slot: usize, e: &'d Expr) {
         let v = self.ev.value(e);
         if self.ev.env.len() <= slot {
             self.ev.env.resize(slot + 1, It::missing(Pos::default()));
@@ -91,16 +111,16 @@ impl<'c, 'd> RecordEval<'c, 'd> {
         self.ev.env[slot] = v;
     }
 
-    pub fn truth(&mut self, e: &Expr) -> Truth {
+    pub fn truth(&mut self, e: &'d Expr) -> Truth {
         match self.ev.truth(e).tri {
             Tri::True => Truth::True,
             Tri::False => Truth::False,
-            Tri::Unknown(r) => Truth::Unknown(r.to_string()),
+            Tri::Unknown(r) => Truth::Unknown(r),
         }
     }
 
     /// The value as text (`None` when missing): grouping keys, resources.
-    pub fn text(&mut self, e: &Expr) -> Option<String> {
+    pub fn text(&mut self, e: &'d Expr) -> Option<String> {
         let v = self.ev.value(e);
         match &v.v {
             V::Missing | V::Null => None,
@@ -109,8 +129,20 @@ impl<'c, 'd> RecordEval<'c, 'd> {
         }
     }
 
+    /// A grouping key's value.
+    pub fn key_part(&mut self, e: &'d Expr) -> KeyPart {
+        let v = self.ev.value(e);
+        match &v.v {
+            V::Num(n) => KeyPart::Num(if *n == 0.0 { 0 } else { n.to_bits() }),
+            V::Ip(ip) => KeyPart::Ip(*ip),
+            V::Str(s) => KeyPart::Text(s.as_ref().into()),
+            V::Missing | V::Null | V::Unknown { .. } => KeyPart::Absent,
+            _ => KeyPart::Text(display(&v, &|_| String::new()).into()),
+        }
+    }
+
     /// The value an aggregate reads from the record.
-    pub fn agg_input(&mut self, e: &Expr) -> AggVal {
+    pub fn agg_input(&mut self, e: &'d Expr) -> AggVal {
         let v = self.ev.value(e);
         match &v.v {
             V::Num(n) => AggVal::Num(*n),
@@ -131,7 +163,7 @@ impl<'c, 'd> RecordEval<'c, 'd> {
     }
 
     /// Interpolates a message.
-    pub fn message(&mut self, parts: &[MsgPart]) -> String {
+    pub fn message(&mut self, parts: &'d [MsgPart]) -> String {
         let mut out = String::new();
         for p in parts {
             match p {

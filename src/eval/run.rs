@@ -97,7 +97,11 @@ pub fn evaluate_block(
     let items = match ev.items(l) {
         Ok(items) => items,
         // Unknown items: the single result says why.
-        Err(_) => return evaluate_resource(policy, block, tpl, idx, params, None).into_iter().collect(),
+        Err(_) => {
+            return evaluate_resource(policy, block, tpl, idx, params, None)
+                .into_iter()
+                .collect()
+        }
     };
     if items.is_empty() {
         return evaluate_resource(policy, block, tpl, idx, params, None)
@@ -111,7 +115,12 @@ pub fn evaluate_block(
         .filter_map(|(k, meta)| {
             let mut f = evaluate_resource(policy, block, tpl, idx, params, Some(k))?;
             let key = meta.key.unwrap_or_else(|| (k + 1).to_string());
-            f.fingerprint = crate::result::fingerprint(&policy.id, &tpl.path, tpl.doc_index, &format!("{}#{key}", r.id));
+            f.fingerprint = crate::result::fingerprint(
+                &policy.id,
+                &tpl.path,
+                tpl.doc_index,
+                &format!("{}#{key}", r.id),
+            );
             f.key = Some(key);
             if let Some(sev) = meta.severity {
                 f.severity = sev;
@@ -278,7 +287,12 @@ fn with_branches(message: &str, assign: &[(String, bool)]) -> String {
     format!("{message} (when {})", conds.join(" and "))
 }
 
-fn run_once(ctx: &Ctx<'_>, policy: &Policy, block: &Block, item: Option<usize>) -> Outcome {
+fn run_once<'d>(
+    ctx: &Ctx<'d>,
+    policy: &'d Policy,
+    block: &'d Block,
+    item: Option<usize>,
+) -> Outcome {
     let r = &ctx.tpl.resources[ctx.resource];
     let binding = It {
         v: V::Res(ctx.resource),
@@ -375,7 +389,7 @@ fn run_once(ctx: &Ctx<'_>, policy: &Policy, block: &Block, item: Option<usize>) 
     unknown.unwrap_or(Outcome::Pass)
 }
 
-fn interpolate(ev: &mut Eval<'_, '_>, parts: &[MsgPart]) -> String {
+fn interpolate<'d>(ev: &mut Eval<'_, 'd>, parts: &'d [MsgPart]) -> String {
     let mut out = String::new();
     for p in parts {
         match p {

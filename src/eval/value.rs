@@ -45,6 +45,9 @@ pub enum V<'d> {
     Set(SetRef),
     /// A log record with typed fields read by index (a VPC flow log record).
     Rec(&'d dyn LogFields),
+    /// An address from a typed log record: kept as an address, so comparing and
+    /// looking it up in a threat list costs no text.
+    Ip(std::net::IpAddr),
 }
 
 /// A value of a typed log record's field.
@@ -87,6 +90,16 @@ impl SetRef {
                 list.contains_text(s) && !trusted.as_ref().is_some_and(|t| t.contains_text(s))
             }
             SetRef::Aws(ips) => s.trim().parse().is_ok_and(|ip| ips.contains(ip)),
+        }
+    }
+
+    /// Whether the address is in the set.
+    pub fn contains_ip(&self, ip: std::net::IpAddr) -> bool {
+        match self {
+            SetRef::Threat { list, trusted } => {
+                list.contains_ip(ip) && !trusted.as_ref().is_some_and(|t| t.contains_ip(ip))
+            }
+            SetRef::Aws(ips) => ips.contains(ip),
         }
     }
 }
@@ -266,6 +279,9 @@ fn write_value(out: &mut String, v: &V<'_>, rid: &dyn Fn(usize) -> String, depth
         }
         V::Set(SetRef::Aws(_)) => out.push_str("AWS IP ranges"),
         V::Rec(_) => out.push_str("(record)"),
+        V::Ip(ip) => {
+            let _ = write!(out, "{ip}");
+        }
     }
 }
 

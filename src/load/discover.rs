@@ -16,8 +16,20 @@ use super::yaml::{parse_yaml_with, Schema};
 use super::LoadOptions;
 use crate::doc::{Template, Value};
 
-/// Extensions considered in directory walks.
-const CANDIDATE_EXTENSIONS: &[&str] = &["json", "yaml", "yml", "template", "tpl"];
+/// Extensions considered in directory walks: templates and plans, and logs as
+/// AWS delivers them to S3 (`.log.gz`, `.json.gz`) or as exported.
+const CANDIDATE_EXTENSIONS: &[&str] = &[
+    "json", "yaml", "yml", "template", "tpl", "log", "gz", "jsonl", "ndjson",
+];
+
+/// A log file found among the inputs: read later, streaming, by the detections.
+#[derive(Clone, Debug)]
+pub struct LogFile {
+    pub path: PathBuf,
+    /// The name reports use (as given or as found in a walk).
+    pub display: String,
+    pub kind: super::logs::LogKind,
+}
 
 /// Directories never entered in walks: VCS metadata, tool caches, build output.
 const SKIPPED_DIRS: &[&str] = &["target", "node_modules"];
@@ -33,6 +45,18 @@ pub struct LoadOutcome {
     pub errors: Vec<LoadError>,
     /// Files read fine but holding no template (or binary files met in a walk).
     pub skipped: Vec<PathBuf>,
+    /// Log files found (not read yet).
+    pub logs: Vec<LogFile>,
+}
+
+/// What [`process_inputs`] found: each template file's result, load errors,
+/// skipped files, and log files to stream.
+#[derive(Debug)]
+pub struct Processed<R> {
+    pub results: Vec<R>,
+    pub errors: Vec<LoadError>,
+    pub skipped: Vec<PathBuf>,
+    pub logs: Vec<LogFile>,
 }
 
 /// One file to load and how it was found.
@@ -47,6 +71,7 @@ struct Candidate {
 
 enum FileResult {
     Templates(Vec<Template>, Vec<LoadError>, String),
+    Log(super::logs::LogKind),
     Skipped,
     Error(LoadError),
 }
@@ -58,11 +83,12 @@ pub fn load_inputs(paths: &[PathBuf]) -> LoadOutcome {
 
 /// [`load_inputs`] with load options (parameter values for `Fn::ForEach`).
 pub fn load_inputs_with(paths: &[PathBuf], opts: &LoadOptions) -> LoadOutcome {
-    let (per_file, errors, skipped) = process_inputs(paths, opts, &|templates, _text| templates);
+    let p = process_inputs(paths, opts, &|templates, _text| templates);
     LoadOutcome {
-        templates: per_file.into_iter().flatten().collect(),
-        errors,
-        skipped,
+        templates: p.results.into_iter().flatten().collect(),
+        errors: p.errors,
+        skipped: p.skipped,
+        logs: p.logs,
     }
 }
 
@@ -74,7 +100,7 @@ pub fn process_inputs<R: Send>(
     paths: &[PathBuf],
     opts: &LoadOptions,
     per_file: &(dyn Fn(Vec<Template>, &str) -> R + Sync),
-) -> (Vec<R>, Vec<LoadError>, Vec<PathBuf>) {
+) -> Processed<R> {
     let mut errors = Vec::new();
     let mut skipped = Vec::new();
     let mut candidates = Vec::new();
@@ -105,23 +131,30 @@ pub fn process_inputs<R: Send>(
     candidates.sort_by(|a, b| a.display.cmp(&b.display).then(b.explicit.cmp(&a.explicit)));
     candidates.dedup_by(|a, b| a.display == b.display);
 
-    let results: Vec<Processed<R>> = candidates
+    let results: Vec<Step<R>> = candidates
         .par_iter()
         .map(|c| match load_candidate(c, opts) {
-            FileResult::Templates(t, e, text) => Processed::Done(per_file(t, &text), e),
-            FileResult::Skipped => Processed::Skipped,
-            FileResult::Error(e) => Processed::Error(e),
+            FileResult::Templates(t, e, text) => Step::Done(per_file(t, &text), e),
+            FileResult::Log(kind) => Step::Log(kind),
+            FileResult::Skipped => Step::Skipped,
+            FileResult::Error(e) => Step::Error(e),
         })
         .collect();
     let mut out = Vec::new();
+    let mut logs = Vec::new();
     for (c, r) in candidates.iter().zip(results) {
         match r {
-            Processed::Done(r, e) => {
+            Step::Done(r, e) => {
                 out.push(r);
                 errors.extend(e);
             }
-            Processed::Skipped => skipped.push(c.path.clone()),
-            Processed::Error(e) => errors.push(e),
+            Step::Log(kind) => logs.push(LogFile {
+                path: c.path.clone(),
+                display: c.display.clone(),
+                kind,
+            }),
+            Step::Skipped => skipped.push(c.path.clone()),
+            Step::Error(e) => errors.push(e),
         }
     }
     errors.sort_by(|a, b| {
@@ -130,11 +163,17 @@ pub fn process_inputs<R: Send>(
             .then(a.line().cmp(&b.line()))
             .then(a.col().cmp(&b.col()))
     });
-    (out, errors, skipped)
+    Processed {
+        results: out,
+        errors,
+        skipped,
+        logs,
+    }
 }
 
-enum Processed<R> {
+enum Step<R> {
     Done(R, Vec<LoadError>),
+    Log(super::logs::LogKind),
     Skipped,
     Error(LoadError),
 }
@@ -230,6 +269,15 @@ fn walk(root: &Path, out: &mut Vec<Candidate>, errors: &mut Vec<LoadError>) {
     }
 }
 
+/// Whether the file starts with gzip's magic bytes.
+fn is_gzip_file(path: &Path) -> bool {
+    let mut magic = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == [0x1f, 0x8b]
+}
+
 fn is_candidate(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
         CANDIDATE_EXTENSIONS
@@ -255,6 +303,33 @@ fn io_message(e: &std::io::Error) -> String {
 }
 
 fn load_candidate(c: &Candidate, opts: &LoadOptions) -> FileResult {
+    // Logs are recognised by their first bytes (after gunzip) and streamed later;
+    // only templates and plans are read whole.
+    if !c.stdin {
+        match super::logs::read_head(&c.path, super::logs::SNIFF_BYTES) {
+            Ok(head) => {
+                if let Some(kind) = super::logs::sniff(&c.display, &head) {
+                    return FileResult::Log(kind);
+                }
+                if head.starts_with(&[0x1f, 0x8b]) || is_gzip_file(&c.path) {
+                    return if c.explicit {
+                        FileResult::Error(LoadError::file(
+                            &c.display,
+                            "gzip-compressed, but not a VPC flow log, CloudTrail log or Route 53 Resolver query log; templates and plans must be uncompressed",
+                        ))
+                    } else {
+                        FileResult::Skipped
+                    };
+                }
+            }
+            Err(e) => {
+                return FileResult::Error(LoadError::file(
+                    &c.display,
+                    format!("cannot read: {}", io_message(&e)),
+                ))
+            }
+        }
+    }
     let bytes = if c.stdin {
         let mut buf = Vec::new();
         match std::io::stdin().lock().read_to_end(&mut buf) {

@@ -19,7 +19,7 @@ pub mod yaml;
 pub use cfn::{cfn_template, looks_like_cfn};
 pub use discover::{
     decode, load_inputs, load_inputs_with, load_source, load_source_all, load_source_with,
-    process_inputs, LoadOutcome,
+    process_inputs, LoadOutcome, LogFile, Processed,
 };
 pub use error::LoadError;
 pub use json::parse_json;
