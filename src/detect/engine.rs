@@ -106,6 +106,8 @@ pub struct Partial {
     undecided: HashMap<(usize, u32), Undecided>,
     /// Records read, per file.
     pub records: HashMap<u32, usize>,
+    /// (detection, file) pairs with at least one matching record.
+    pub matched: std::collections::HashSet<(usize, u32)>,
 }
 
 impl Partial {
@@ -143,6 +145,7 @@ impl Partial {
         for (f, n) in other.records {
             *self.records.entry(f).or_insert(0) += n;
         }
+        self.matched.extend(other.matched);
     }
 }
 
@@ -311,6 +314,7 @@ impl<'p> Engine<'p> {
         };
         let here = (time, file, rec.line());
         let events = matches!(rec, Record::Event { .. });
+        out.matched.insert((di, file));
         match out.groups.entry((di, key)) {
             std::collections::hash_map::Entry::Occupied(mut o) => {
                 let g = o.get_mut();

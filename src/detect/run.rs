@@ -144,7 +144,7 @@ pub fn run(
                     *line,
                     format!("cannot be decided for {records}: {reason}"),
                 ));
-            } else if !alerted.contains(&key) {
+            } else if !alerted.contains(&key) && !all.matched.contains(&key) {
                 let n = all.records.get(&key.1).copied().unwrap_or(0);
                 let records = if n == 1 {
                     "1 record".to_string()

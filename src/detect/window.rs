@@ -107,7 +107,9 @@ pub struct Alert {
     pub last_time: i64,
     /// Records from the first contributing one to the end of the episode.
     pub count: usize,
-    /// The aggregate values when the threshold was crossed.
+    /// The aggregate values of the episode's fullest window (each aggregate's
+    /// largest value while the episode lasted): "reached 12 distinct ports",
+    /// not only the 10 that crossed the threshold.
     pub values: Vec<f64>,
 }
 
@@ -255,6 +257,12 @@ pub fn sweep(
             Some(a) => {
                 alerts[a].count += 1;
                 alerts[a].last_time = t;
+                let now = state.values();
+                for (peak, v) in alerts[a].values.iter_mut().zip(now) {
+                    if v > *peak {
+                        *peak = v;
+                    }
+                }
             }
             None => {
                 let values = state.values();
