@@ -30,13 +30,21 @@ fn scan(paths: &[&str], lists: bool) -> (Vec<Finding>, Vec<String>) {
     if lists {
         let e = &mut opts.params.engines;
         e.threat_lists.insert("ips".into(), list("ips", "ips.txt"));
-        e.threat_lists.insert("crypto-domains".into(), list("crypto-domains", "crypto-domains.txt"));
-        e.threat_lists.insert("c2-domains".into(), list("c2-domains", "c2-domains.txt"));
+        e.threat_lists.insert(
+            "crypto-domains".into(),
+            list("crypto-domains", "crypto-domains.txt"),
+        );
+        e.threat_lists
+            .insert("c2-domains".into(), list("c2-domains", "c2-domains.txt"));
         e.trusted = Some(list("trusted", "trusted.txt"));
-        let r = std::fs::read_to_string(root().join("fixtures/detect/lists/ip-ranges.json")).unwrap();
+        let r =
+            std::fs::read_to_string(root().join("fixtures/detect/lists/ip-ranges.json")).unwrap();
         e.aws_ranges = Some(Arc::new(parse_aws_ranges("ip-ranges.json", &r).unwrap()));
     }
-    let paths: Vec<PathBuf> = paths.iter().map(|p| root().join("fixtures/detect").join(p)).collect();
+    let paths: Vec<PathBuf> = paths
+        .iter()
+        .map(|p| root().join("fixtures/detect").join(p))
+        .collect();
     let out = scan_all(&[], &checked.detections, &paths, &opts, None);
     let errors = out.load_errors.iter().map(|e| e.to_string()).collect();
     (out.findings, errors)
@@ -52,7 +60,10 @@ fn alerts(f: &[Finding]) -> Vec<String> {
                 "{} {} {} {file}:{} {}",
                 f.policy,
                 f.status.as_str(),
-                f.resource.rsplit("fixtures/detect/").next().unwrap_or(&f.resource),
+                f.resource
+                    .rsplit("fixtures/detect/")
+                    .next()
+                    .unwrap_or(&f.resource),
                 f.line,
                 f.key.as_deref().unwrap_or("-")
             )
@@ -71,8 +82,19 @@ fn render(f: &[Finding]) -> String {
     f.iter()
         .map(|f| {
             let file = f.file.rsplit("fixtures/detect/").next().unwrap_or(&f.file);
-            let resource = f.resource.rsplit("fixtures/detect/").next().unwrap_or(&f.resource);
-            format!("{file}:{} {} {} {} — {}", f.line, f.status.as_str(), f.policy, f.key.as_deref().unwrap_or(resource), f.message)
+            let resource = f
+                .resource
+                .rsplit("fixtures/detect/")
+                .next()
+                .unwrap_or(&f.resource);
+            format!(
+                "{file}:{} {} {} {} — {}",
+                f.line,
+                f.status.as_str(),
+                f.policy,
+                f.key.as_deref().unwrap_or(resource),
+                f.message
+            )
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -82,7 +104,10 @@ fn render(f: &[Finding]) -> String {
 fn portscan_threshold_window_order_ipv6_gzip() {
     let (f, errors) = scan(&["recon-portscan"], true);
     assert!(errors.is_empty(), "{errors:?}");
-    let got: Vec<String> = alerts(&f).into_iter().filter(|a| a.starts_with("recon-portscan")).collect();
+    let got: Vec<String> = alerts(&f)
+        .into_iter()
+        .filter(|a| a.starts_with("recon-portscan"))
+        .collect();
     assert_eq!(
         got,
         [
@@ -105,7 +130,10 @@ fn portscan_threshold_window_order_ipv6_gzip() {
 fn brute_force_threshold_window_and_protocol() {
     let (f, errors) = scan(&["ssh-brute-force", "rdp-brute-force"], true);
     assert!(errors.is_empty(), "{errors:?}");
-    let got: Vec<String> = alerts(&f).into_iter().filter(|a| a.contains("brute-force fail")).collect();
+    let got: Vec<String> = alerts(&f)
+        .into_iter()
+        .filter(|a| a.contains("brute-force fail"))
+        .collect();
     assert_eq!(
         got,
         [
@@ -123,7 +151,10 @@ fn brute_force_threshold_window_and_protocol() {
 #[test]
 fn malicious_ip_flow_honours_the_trusted_list() {
     let (f, _) = scan(&["malicious-ip-flow"], true);
-    let got: Vec<String> = alerts(&f).into_iter().filter(|a| a.starts_with("malicious-ip-flow")).collect();
+    let got: Vec<String> = alerts(&f)
+        .into_iter()
+        .filter(|a| a.starts_with("malicious-ip-flow"))
+        .collect();
     assert_eq!(
         got,
         [
@@ -135,19 +166,30 @@ fn malicious_ip_flow_honours_the_trusted_list() {
     );
     let finding = f
         .iter()
-        .find(|x| x.policy == "malicious-ip-flow" && x.line == 2 && x.file.ends_with("default-v2.log"))
+        .find(|x| {
+            x.policy == "malicious-ip-flow" && x.line == 2 && x.file.ends_with("default-v2.log")
+        })
         .and_then(|x| x.finding.as_ref())
         .unwrap();
-    assert_eq!(finding["type"], "UnauthorizedAccess:EC2/MaliciousIPCaller.Custom");
+    assert_eq!(
+        finding["type"],
+        "UnauthorizedAccess:EC2/MaliciousIPCaller.Custom"
+    );
     assert_eq!(finding["severity"], 5.0);
-    assert_eq!(finding["service"]["action"]["actionType"], "NETWORK_CONNECTION");
+    assert_eq!(
+        finding["service"]["action"]["actionType"],
+        "NETWORK_CONNECTION"
+    );
     assert_eq!(
         finding["service"]["evidence"]["threatIntelligenceDetails"][0],
         serde_json::json!({"threatListName": "ips", "threatNames": ["203.0.113.5"]})
     );
     // Without the list, every record it would have judged is unknown, naming the flag.
     let (f, _) = scan(&["malicious-ip-flow"], false);
-    let got: Vec<String> = alerts(&f).into_iter().filter(|a| a.starts_with("malicious-ip-flow")).collect();
+    let got: Vec<String> = alerts(&f)
+        .into_iter()
+        .filter(|a| a.starts_with("malicious-ip-flow"))
+        .collect();
     assert_eq!(got.len(), 2, "{got:?}");
     assert!(got.iter().all(|a| a.contains(" unknown ")), "{got:?}");
     assert!(f.iter().any(|x| x.message == "cannot be decided for 3 records: threat list `ips` was not given (--threat-list ips=PATH)"));
@@ -176,18 +218,50 @@ fn cloudtrail_detections() {
     // and URL-encoded admin PutRolePolicy; StopLogging and DeleteTrail, not the
     // denied StopLogging.
     let count = |p: &str, r: &str| {
-        f.iter().find(|x| x.policy == p && x.resource == r).and_then(|x| x.finding.as_ref()).unwrap()["service"]["count"].as_u64()
+        f.iter()
+            .find(|x| x.policy == p && x.resource == r)
+            .and_then(|x| x.finding.as_ref())
+            .unwrap()["service"]["count"]
+            .as_u64()
     };
-    assert_eq!(count("iam-admin-policy-attached", "arn:aws:iam::111122223333:user/mallory"), Some(2));
-    assert_eq!(count("cloudtrail-logging-disabled", "arn:aws:iam::111122223333:user/mallory"), Some(2));
+    assert_eq!(
+        count(
+            "iam-admin-policy-attached",
+            "arn:aws:iam::111122223333:user/mallory"
+        ),
+        Some(2)
+    );
+    assert_eq!(
+        count(
+            "cloudtrail-logging-disabled",
+            "arn:aws:iam::111122223333:user/mallory"
+        ),
+        Some(2)
+    );
     // The root user's AwsServiceEvent does not count; the API call in the other
     // file does (one alert for the principal, over both files).
-    assert_eq!(count("root-credential-usage", "arn:aws:iam::111122223333:root"), Some(2));
-    let gd = f.iter().find(|x| x.policy == "instance-credentials-outside" && x.line == 522).and_then(|x| x.finding.as_ref()).unwrap();
-    assert_eq!(gd["type"], "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS");
+    assert_eq!(
+        count("root-credential-usage", "arn:aws:iam::111122223333:root"),
+        Some(2)
+    );
+    let gd = f
+        .iter()
+        .find(|x| x.policy == "instance-credentials-outside" && x.line == 522)
+        .and_then(|x| x.finding.as_ref())
+        .unwrap();
+    assert_eq!(
+        gd["type"],
+        "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS"
+    );
     assert_eq!(gd["severity"], 8.0);
-    assert_eq!(gd["service"]["action"]["awsApiCallAction"]["remoteIpDetails"]["ipAddressV4"], "198.51.100.80");
-    assert_eq!(gd["resource"]["accessKeyDetails"]["userType"], "AssumedRole");
+    assert_eq!(
+        gd["service"]["action"]["awsApiCallAction"]["remoteIpDetails"]["ipAddressV4"],
+        "198.51.100.80"
+    );
+    assert_eq!(
+        gd["resource"]["accessKeyDetails"]["userType"],
+        "AssumedRole"
+    );
     insta::assert_snapshot!(render(&f));
 }
 
@@ -211,8 +285,21 @@ fn dns_detections() {
     // Without lists, GuardDuty's test domain still alerts; the rest is unknown.
     let (f, _) = scan(&["dns"], false);
     let got = alerts(&f);
-    assert!(got.contains(&"c2-dns fail i-0ffffffffffffffff dns/resolver-queries.log:52 2023-11-14T22:13:23.000Z".to_string()), "{got:?}");
-    assert!(got.iter().any(|a| a.starts_with("c2-dns unknown")), "{got:?}");
-    assert!(got.iter().any(|a| a.starts_with("crypto-mining-dns unknown")), "{got:?}");
+    assert!(
+        got.contains(
+            &"c2-dns fail i-0ffffffffffffffff dns/resolver-queries.log:52 2023-11-14T22:13:23.000Z"
+                .to_string()
+        ),
+        "{got:?}"
+    );
+    assert!(
+        got.iter().any(|a| a.starts_with("c2-dns unknown")),
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|a| a.starts_with("crypto-mining-dns unknown")),
+        "{got:?}"
+    );
     insta::assert_snapshot!(render(&f));
 }

@@ -323,7 +323,7 @@ fn the_catalogue_tests_pass_with_full_coverage() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(
         r.stdout
-            .contains("29 of 29 policies have both a passing and a failing case"),
+            .contains("43 of 43 policies have both a passing and a failing case"),
         "{}",
         r.stdout
     );

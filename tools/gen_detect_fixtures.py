@@ -217,7 +217,21 @@ def dns():
         f.write("".join(line + "\n" for line in shuffled(lines)))
 
 
+def clean():
+    """Ordinary traffic, API calls and lookups: no detection alerts on them."""
+    flows = [flow_v2("10.0.9.%d" % (i % 20 + 1), "10.0.8.10", 50000 + i, 443, T0 + i * 7, action="ACCEPT") for i in range(60)]
+    write("clean/flow.log", flows, header=V2)
+    events = [event(i, "DescribeInstances", "ec2.amazonaws.com", user("carol"), ip="10.0.0.%d" % (i + 2)) for i in range(5)]
+    path = os.path.join(OUT, "clean", "cloudtrail.json")
+    with open(path, "w") as f:
+        f.write(json.dumps({"Records": events}, indent=2) + "\n")
+    lines = [dns_record(i, name) for i, name in enumerate(["www.example.com.", "api.example.com.", "s3.us-east-1.amazonaws.com."])]
+    with open(os.path.join(OUT, "clean", "dns.log"), "w") as f:
+        f.write("".join(line + "\n" for line in lines))
+
+
 def main():
+    clean()
     portscan()
     brute("ssh-brute-force", 22)
     brute("rdp-brute-force", 3389)

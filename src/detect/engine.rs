@@ -106,8 +106,6 @@ pub struct Partial {
     undecided: HashMap<(usize, u32), Undecided>,
     /// Records read, per file.
     pub records: HashMap<u32, usize>,
-    /// (detection, file) pairs with at least one matching record.
-    pub matched: std::collections::HashSet<(usize, u32)>,
 }
 
 impl Partial {
@@ -145,7 +143,6 @@ impl Partial {
         for (f, n) in other.records {
             *self.records.entry(f).or_insert(0) += n;
         }
-        self.matched.extend(other.matched);
     }
 }
 
@@ -314,7 +311,6 @@ impl<'p> Engine<'p> {
         };
         let here = (time, file, rec.line());
         let events = matches!(rec, Record::Event { .. });
-        out.matched.insert((di, file));
         match out.groups.entry((di, key)) {
             std::collections::hash_map::Entry::Occupied(mut o) => {
                 let g = o.get_mut();

@@ -111,7 +111,9 @@ pub fn run(
     look_again(&engine, &mut alerts, inputs, opts);
     let mut alerted: std::collections::HashSet<(usize, u32)> = std::collections::HashSet::new();
     for a in &alerts {
-        alerted.insert((a.detection, a.alert.first.1));
+        for f in &a.alert.files {
+            alerted.insert((a.detection, *f));
+        }
         out.findings.push(alert_result(
             &engine,
             &detections[a.detection],
@@ -144,7 +146,7 @@ pub fn run(
                     *line,
                     format!("cannot be decided for {records}: {reason}"),
                 ));
-            } else if !alerted.contains(&key) && !all.matched.contains(&key) {
+            } else if !alerted.contains(&key) {
                 let n = all.records.get(&key.1).copied().unwrap_or(0);
                 let records = if n == 1 {
                     "1 record".to_string()
@@ -231,11 +233,19 @@ fn file_result(
     line: u32,
     message: String,
 ) -> Finding {
+    // Named by the file's own name, so results do not depend on the path it
+    // was reached by.
+    let name = std::path::Path::new(&input.display)
+        .file_name()
+        .map_or_else(
+            || input.display.clone(),
+            |n| n.to_string_lossy().into_owned(),
+        );
     Finding {
         policy: d.id.clone(),
         severity: d.severity,
         status,
-        resource: input.display.clone(),
+        resource: name,
         resource_type: input.kind.label().to_string(),
         file: input.display.clone(),
         line,

@@ -107,6 +107,8 @@ pub struct Alert {
     pub last_time: i64,
     /// Records from the first contributing one to the end of the episode.
     pub count: usize,
+    /// The files those records came from.
+    pub files: Vec<u32>,
     /// The aggregate values of the episode's fullest window (each aggregate's
     /// largest value while the episode lasted): "reached 12 distinct ports",
     /// not only the 10 that crossed the threshold.
@@ -257,6 +259,9 @@ pub fn sweep(
             Some(a) => {
                 alerts[a].count += 1;
                 alerts[a].last_time = t;
+                if !alerts[a].files.contains(&entries[i].file) {
+                    alerts[a].files.push(entries[i].file);
+                }
                 let now = state.values();
                 for (peak, v) in alerts[a].values.iter_mut().zip(now) {
                     if v > *peak {
@@ -268,12 +273,16 @@ pub fn sweep(
                 let values = state.values();
                 if threshold(&values) {
                     let f = &entries[start];
+                    let mut files: Vec<u32> = entries[start..=i].iter().map(|e| e.file).collect();
+                    files.sort_unstable();
+                    files.dedup();
                     alerts.push(Alert {
                         first: (f.time, f.file, f.line),
                         trigger: (t, entries[i].file, entries[i].line),
                         last_time: t,
                         count: i - start + 1,
                         values,
+                        files,
                     });
                     open = Some(alerts.len() - 1);
                 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::snapshot;
 use super::testfile::{self, Case, Input, TestFile};
+use crate::compile::ir::Detection;
 use crate::compile::Policy;
 use crate::dsl::{check_sources, Checked, PolicySource};
 use crate::load::{load_inputs, load_source, LoadError};
@@ -194,7 +195,12 @@ pub fn run(opts: &TestOptions) -> TestRun {
                 .join(", ")
         ));
     }
-    let ids: Vec<&str> = checked.policies.iter().map(|p| p.id.as_str()).collect();
+    let ids: Vec<&str> = checked
+        .policies
+        .iter()
+        .map(|p| p.id.as_str())
+        .chain(checked.detections.iter().map(|d| d.id.as_str()))
+        .collect();
     let mut seen = Seen::default();
     for path in &test_files {
         let file = match std::fs::read_to_string(path)
@@ -212,9 +218,9 @@ pub fn run(opts: &TestOptions) -> TestRun {
                 continue;
             }
         };
-        run_file(&file, &checked.policies, opts, &mut run, &mut seen);
+        run_file(&file, &checked, opts, &mut run, &mut seen);
     }
-    run.coverage = coverage(&checked.policies, &seen);
+    run.coverage = coverage(&checked, &seen);
     run
 }
 
@@ -238,7 +244,7 @@ struct Seen {
 
 fn run_file(
     file: &TestFile,
-    policies: &[Policy],
+    checked: &Checked,
     opts: &TestOptions,
     run: &mut TestRun,
     seen: &mut Seen,
@@ -246,14 +252,21 @@ fn run_file(
     let dir = file.path.parent().unwrap_or(Path::new(".")).to_path_buf();
     for case in &file.cases {
         let selected: Vec<&Policy> = if case.policies.is_empty() {
-            policies.iter().collect()
+            checked.policies.iter().collect()
         } else {
-            policies
+            checked
+                .policies
                 .iter()
                 .filter(|p| case.policies.contains(&p.id))
                 .collect()
         };
-        let findings = match evaluate_case(case, &selected, &file.path) {
+        let detections: Vec<Detection> = checked
+            .detections
+            .iter()
+            .filter(|d| case.policies.is_empty() || case.policies.contains(&d.id))
+            .cloned()
+            .collect();
+        let findings = match evaluate_case(case, &selected, &detections, &file.path) {
             Ok(f) => f,
             Err(e) => {
                 run.errors.push(format!(
@@ -317,12 +330,44 @@ fn run_file(
 fn evaluate_case(
     case: &Case,
     policies: &[&Policy],
+    detections: &[Detection],
     test_file: &Path,
 ) -> Result<Vec<Finding>, String> {
     let mut params = crate::eval::Params {
         values: case.params.iter().cloned().collect(),
         ..crate::eval::Params::default()
     };
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+    for (name, path) in &case.lists {
+        let l = crate::detect::lists::ThreatList::parse(
+            name,
+            &path.display().to_string(),
+            &read(path)?,
+        )
+        .map_err(|e| e.to_string())?;
+        params
+            .engines
+            .threat_lists
+            .insert(name.clone(), std::sync::Arc::new(l));
+    }
+    if let Some(path) = &case.trusted_list {
+        let l = crate::detect::lists::ThreatList::parse(
+            "trusted",
+            &path.display().to_string(),
+            &read(path)?,
+        )
+        .map_err(|e| e.to_string())?;
+        params.engines.trusted = Some(std::sync::Arc::new(l));
+    }
+    if let Some(path) = &case.aws_ip_ranges {
+        let r = crate::detect::lists::parse_aws_ranges(&path.display().to_string(), &read(path)?)
+            .map_err(|e| e.to_string())?;
+        params.engines.aws_ranges = Some(std::sync::Arc::new(r));
+    }
+    let mut log_opts = crate::load::logs::LogOptions::default();
+    if let Some(f) = &case.flowlog_format {
+        log_opts.flowlog_format = Some(crate::load::logs::FlowFormat::parse_template(f)?);
+    }
     if let Some(path) = &case.keystore {
         let root = match &case.root_key {
             Some(hex) => crate::kms::RootKey::from_hex(hex),
@@ -341,6 +386,7 @@ fn evaluate_case(
         params,
         ..ScanOptions::default()
     };
+    let mut logs = Vec::new();
     let (templates, inline_text) = match &case.input {
         Input::Template(text) => {
             let name = format!("{}#{}", test_file.display(), case.name);
@@ -357,6 +403,13 @@ fn evaluate_case(
             let out = load_inputs(files);
             if let Some(e) = out.errors.first() {
                 return Err(e.to_string());
+            }
+            if !out.logs.is_empty() {
+                let d = crate::detect::run::run(detections, &out.logs, &opts.params, &log_opts);
+                if let Some(e) = d.errors.first() {
+                    return Err(e.to_string());
+                }
+                logs = d.findings;
             }
             (out.templates, None)
         }
@@ -376,63 +429,94 @@ fn evaluate_case(
     if let Some(e) = outcome.load_errors.first() {
         return Err(e.to_string());
     }
-    Ok(outcome.findings)
+    let mut findings = outcome.findings;
+    findings.extend(logs);
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    Ok(findings)
 }
 
 fn check_expectations(case: &Case, findings: &[Finding]) -> Vec<String> {
     let mut problems = Vec::new();
+    let describe = |f: &Finding| {
+        let key = f.key.as_ref().map_or(String::new(), |k| format!(" [{k}]"));
+        format!(
+            "{} at line {}{key}: {}",
+            f.status.as_str(),
+            f.line,
+            f.message
+        )
+    };
     for (policy, resources) in &case.expect {
-        for (resource, exp) in resources {
+        for (resource, exps) in resources {
             let actual: Vec<&Finding> = findings
                 .iter()
                 .filter(|f| &f.policy == policy && &f.resource == resource)
                 .collect();
-            let want = match exp.status {
-                Some(s) => s.as_str().to_string(),
-                None => "no result".to_string(),
-            };
-            let want_full = match exp.line {
-                Some(l) => format!("{want} at line {l}"),
-                None => want.clone(),
-            };
-            if actual.is_empty() {
-                if exp.status.is_some() {
-                    problems.push(format!("{policy} › {resource}: expected {want_full}, found no result (is the resource id right?)"));
-                }
-                continue;
-            }
-            if exp.status.is_none() {
-                for f in &actual {
-                    problems.push(format!(
-                        "{policy} › {resource}: expected no result, found {} at line {}: {}",
-                        f.status.as_str(),
-                        f.line,
-                        f.message
-                    ));
-                }
-                continue;
-            }
-            for f in &actual {
-                let status_ok = Some(f.status) == exp.status;
-                let line_ok = exp.line.is_none_or(|l| l == f.line);
-                let msg_ok = exp
-                    .message
-                    .as_ref()
-                    .is_none_or(|m| f.message.contains(m.as_str()));
-                if !(status_ok && line_ok && msg_ok) {
-                    let mut p = format!(
-                        "{policy} › {resource}: expected {want_full}, found {} at line {}: {}",
-                        f.status.as_str(),
-                        f.line,
-                        f.message
-                    );
-                    if !msg_ok {
-                        p.push_str(&format!(
-                            " (message should contain {:?})",
-                            exp.message.as_deref().unwrap_or("")
+            let mut used = vec![false; actual.len()];
+            for exp in exps {
+                let Some(want) = exp.status else {
+                    for f in &actual {
+                        problems.push(format!(
+                            "{policy} › {resource}: expected no result, found {}",
+                            describe(f)
                         ));
                     }
-                    problems.push(p);
+                    used.iter_mut().for_each(|u| *u = true);
+                    continue;
+                };
+                let mut want_full = want.as_str().to_string();
+                if let Some(l) = exp.line {
+                    want_full.push_str(&format!(" at line {l}"));
+                }
+                if let Some(k) = &exp.key {
+                    want_full.push_str(&format!(" [{k}]"));
+                }
+                if let Some(file) = &exp.file {
+                    want_full.push_str(&format!(" in {file}"));
+                }
+                if let Some(c) = exp.count {
+                    want_full.push_str(&format!(" counting {c} records"));
+                }
+                let matches = |f: &Finding| {
+                    f.status == want
+                        && exp.line.is_none_or(|l| l == f.line)
+                        && exp
+                            .key
+                            .as_ref()
+                            .is_none_or(|k| f.key.as_deref() == Some(k.as_str()))
+                        && exp
+                            .file
+                            .as_ref()
+                            .is_none_or(|x| f.file.ends_with(x.as_str()))
+                        && exp.count.is_none_or(|c| alert_count(f) == Some(c))
+                        && exp
+                            .message
+                            .as_ref()
+                            .is_none_or(|m| f.message.contains(m.as_str()))
+                };
+                match actual.iter().enumerate().find(|(i, f)| !used[*i] && matches(f)) {
+                    Some((i, _)) => used[i] = true,
+                    None if actual.is_empty() => problems.push(format!(
+                        "{policy} › {resource}: expected {want_full}, found no result (is the resource id right?)"
+                    )),
+                    None => {
+                        let found: Vec<String> = actual.iter().map(|f| describe(f)).collect();
+                        let mut p = format!("{policy} › {resource}: expected {want_full}, found {}", found.join("; "));
+                        if let Some(m) = &exp.message {
+                            p.push_str(&format!(" (message should contain {m:?})"));
+                        }
+                        problems.push(p);
+                    }
+                }
+            }
+            if case.strict {
+                for (f, u) in actual.iter().zip(&used) {
+                    if !u {
+                        problems.push(format!(
+                            "{policy} › {resource}: not expected, found {} (add it to `expect`, or set `strict: false`)",
+                            describe(f)
+                        ));
+                    }
                 }
             }
         }
@@ -442,16 +526,19 @@ fn check_expectations(case: &Case, findings: &[Finding]) -> Vec<String> {
                 .filter(|f| &f.policy == policy && !resources.contains_key(&f.resource))
             {
                 problems.push(format!(
-                    "{policy} › {}: not expected, found {} at line {}: {} (add it to `expect`, or set `strict: false`)",
+                    "{policy} › {}: not expected, found {} (add it to `expect`, or set `strict: false`)",
                     f.resource,
-                    f.status.as_str(),
-                    f.line,
-                    f.message
+                    describe(f)
                 ));
             }
         }
     }
     problems
+}
+
+/// The number of records a detection's alert counts (GuardDuty `service.count`).
+fn alert_count(f: &Finding) -> Option<u64> {
+    f.finding.as_ref()?.get("service")?.get("count")?.as_u64()
 }
 
 enum SnapshotState {
@@ -527,10 +614,20 @@ fn relative_to(file: &str, dir: &Path) -> String {
     out.to_string_lossy().replace('\\', "/")
 }
 
-fn coverage(policies: &[Policy], seen: &Seen) -> Vec<PolicyCoverage> {
-    let mut sorted: Vec<&Policy> = policies.iter().collect();
+fn coverage(checked: &Checked, seen: &Seen) -> Vec<PolicyCoverage> {
+    let mut sorted: Vec<&Policy> = checked.policies.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
-    sorted
+    let detections = checked.detections.iter().map(|d| {
+        let st = seen.statuses.get(&d.id);
+        PolicyCoverage {
+            policy: d.id.clone(),
+            file: d.file.clone(),
+            pass: st.is_some_and(|s| s.contains(&Status::Pass)),
+            fail: st.is_some_and(|s| s.contains(&Status::Fail)),
+            undecided_clauses: Vec::new(),
+        }
+    });
+    let mut all: Vec<PolicyCoverage> = sorted
         .into_iter()
         .map(|p| {
             let st = seen.statuses.get(&p.id);
@@ -554,5 +651,8 @@ fn coverage(policies: &[Policy], seen: &Seen) -> Vec<PolicyCoverage> {
                 undecided_clauses: undecided,
             }
         })
-        .collect()
+        .collect();
+    all.extend(detections);
+    all.sort_by(|a, b| a.policy.cmp(&b.policy));
+    all
 }

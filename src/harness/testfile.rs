@@ -36,6 +36,11 @@ pub struct Expect {
     pub line: Option<u32>,
     /// A substring the message must contain.
     pub message: Option<String>,
+    /// For detections: the alert's key (its group and first time), the end of
+    /// its file's path, and GuardDuty's `service.count`.
+    pub key: Option<String>,
+    pub file: Option<String>,
+    pub count: Option<u64>,
     pub pos: Pos,
 }
 
@@ -53,8 +58,9 @@ pub struct Case {
     pub pos: Pos,
     pub input: Input,
     pub params: Vec<(String, String)>,
-    /// policy id → resource id → expectation.
-    pub expect: BTreeMap<String, BTreeMap<String, Expect>>,
+    /// policy id → resource id → expectations (several for a resource with
+    /// several results: a detection's alerts, `each` items).
+    pub expect: BTreeMap<String, BTreeMap<String, Vec<Expect>>>,
     /// Every result of the tested policies must be expected (default true).
     pub strict: bool,
     pub snapshot: Option<PathBuf>,
@@ -67,6 +73,12 @@ pub struct Case {
     pub keystore: Option<PathBuf>,
     pub root_key: Option<String>,
     pub samples: Option<PathBuf>,
+    /// For detections: `lists: {NAME: PATH}`, `trusted_list`, `aws_ip_ranges`,
+    /// `flowlog_format` (paths relative to the test file).
+    pub lists: Vec<(String, PathBuf)>,
+    pub trusted_list: Option<PathBuf>,
+    pub aws_ip_ranges: Option<PathBuf>,
+    pub flowlog_format: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -77,10 +89,23 @@ pub struct TestFile {
 
 const FILE_KEYS: &[&str] = &["policy", "cases"];
 const CASE_KEYS: &[&str] = &[
-    "name", "template", "files", "params", "expect", "strict", "snapshot", "policies", "keystore",
-    "root_key", "samples",
+    "name",
+    "template",
+    "files",
+    "params",
+    "expect",
+    "strict",
+    "snapshot",
+    "policies",
+    "keystore",
+    "root_key",
+    "samples",
+    "lists",
+    "trusted_list",
+    "aws_ip_ranges",
+    "flowlog_format",
 ];
-const EXPECT_KEYS: &[&str] = &["status", "line", "message"];
+const EXPECT_KEYS: &[&str] = &["status", "line", "message", "key", "file", "count"];
 
 /// Parses a test file; `known_policies` are the ids a test may name.
 pub fn parse(path: &Path, text: &str, known_policies: &[&str]) -> Result<TestFile, LoadError> {
@@ -298,6 +323,28 @@ impl Parser<'_> {
             Some(x) => Some(self.string(x, "the root key in hex")?),
             None => None,
         };
+        let mut lists = Vec::new();
+        if let Some(lv) = v.get("lists") {
+            for e in lv.as_map().ok_or_else(|| {
+                self.err(lv.pos, "`lists` must be a map NAME: PATH of threat lists")
+            })? {
+                let rel = self.string(&e.value, "a threat list path")?;
+                let full = dir.join(&rel);
+                if !full.exists() {
+                    return Err(self.err(
+                        e.value.pos,
+                        format!("`{rel}` does not exist (resolved to {})", full.display()),
+                    ));
+                }
+                lists.push((e.key.clone(), full));
+            }
+        }
+        let trusted_list = path_field("trusted_list")?;
+        let aws_ip_ranges = path_field("aws_ip_ranges")?;
+        let flowlog_format = match v.get("flowlog_format") {
+            Some(x) => Some(self.string(x, "a flow log format")?),
+            None => None,
+        };
         Ok(Case {
             name,
             pos: v.pos,
@@ -310,49 +357,78 @@ impl Parser<'_> {
             keystore,
             root_key,
             samples,
+            lists,
+            trusted_list,
+            aws_ip_ranges,
+            flowlog_format,
         })
     }
 
-    fn resources(&self, v: &Value) -> Result<BTreeMap<String, Expect>, LoadError> {
+    fn resources(&self, v: &Value) -> Result<BTreeMap<String, Vec<Expect>>, LoadError> {
         let entries = v
             .as_map()
             .ok_or_else(|| self.err(v.pos, "expected a map of resource ids to statuses"))?;
         let mut out = BTreeMap::new();
         for e in entries {
-            let exp = match &e.value.node {
-                Node::Str(_) => Expect {
-                    status: self.status(&e.value)?,
-                    line: None,
-                    message: None,
-                    pos: e.key_pos,
-                },
-                Node::Map(_) => {
-                    self.keys(&e.value, EXPECT_KEYS, "expectation")?;
-                    let status = match e.value.get("status") {
-                        Some(s) => self.status(s)?,
-                        None => return Err(self.err(e.value.pos, "an expectation needs a `status`")),
-                    };
-                    let line = match e.value.get("line") {
-                        Some(Value { node: Node::Int(n), .. }) if *n > 0 => Some(*n as u32),
-                        Some(other) => return Err(self.err(other.pos, "`line` must be a positive line number")),
-                        None => None,
-                    };
-                    let message = match e.value.get("message") {
-                        Some(m) => Some(self.string(m, "a message substring")?),
-                        None => None,
-                    };
-                    Expect {
-                        status,
-                        line,
-                        message,
-                        pos: e.key_pos,
-                    }
-                }
-                _ => return Err(self.err(e.value.pos, "expected a status (pass, fail, unknown, skipped, none) or {status, line, message}")),
+            let list = match &e.value.node {
+                Node::Seq(items) => items
+                    .iter()
+                    .map(|i| self.expectation(i, e.key_pos))
+                    .collect::<Result<Vec<_>, _>>()?,
+                _ => vec![self.expectation(&e.value, e.key_pos)?],
             };
-            out.insert(e.key.clone(), exp);
+            out.insert(e.key.clone(), list);
         }
         Ok(out)
+    }
+
+    /// `fail`, or `{status, line, message, key, file, count}`.
+    fn expectation(&self, v: &Value, pos: Pos) -> Result<Expect, LoadError> {
+        let none = Expect {
+            status: None,
+            line: None,
+            message: None,
+            key: None,
+            file: None,
+            count: None,
+            pos,
+        };
+        match &v.node {
+            Node::Str(_) => Ok(Expect {
+                status: self.status(v)?,
+                ..none
+            }),
+            Node::Map(_) => {
+                self.keys(v, EXPECT_KEYS, "expectation")?;
+                let status = match v.get("status") {
+                    Some(s) => self.status(s)?,
+                    None => return Err(self.err(v.pos, "an expectation needs a `status`")),
+                };
+                let line = match v.get("line") {
+                    Some(Value { node: Node::Int(n), .. }) if *n > 0 => Some(*n as u32),
+                    Some(other) => return Err(self.err(other.pos, "`line` must be a positive line number")),
+                    None => None,
+                };
+                let count = match v.get("count") {
+                    Some(Value { node: Node::Int(n), .. }) if *n > 0 => Some(*n as u64),
+                    Some(other) => return Err(self.err(other.pos, "`count` must be a positive number of records")),
+                    None => None,
+                };
+                let text = |k: &str, what: &str| -> Result<Option<String>, LoadError> {
+                    v.get(k).map(|m| self.string(m, what)).transpose()
+                };
+                Ok(Expect {
+                    status,
+                    line,
+                    message: text("message", "a message substring")?,
+                    key: text("key", "an alert key")?,
+                    file: text("file", "the end of a file path")?,
+                    count,
+                    pos,
+                })
+            }
+            _ => Err(self.err(v.pos, "expected a status (pass, fail, unknown, skipped, none), {status, line, message, key, file, count}, or a list of them")),
+        }
     }
 
     fn status(&self, v: &Value) -> Result<Option<Status>, LoadError> {
