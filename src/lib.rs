@@ -20,5 +20,6 @@ pub mod report;
 pub mod result;
 pub mod scan;
 pub mod schema;
+pub mod secrets;
 pub mod suppress;
 pub mod terminal;

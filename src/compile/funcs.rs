@@ -74,6 +74,8 @@ pub const FUNCS: &[FuncSpec] = &[
     spec("kms.allows", Func::KmsAllows, 3, 3, &[Any, Str, Str], Bool, "whether the key's policy and grants let a principal ARN perform an action (kms:Decrypt, ...)"),
     spec("kms.decrypts", Func::KmsDecrypts, 3, 3, &[Str, Any, Any], Bool, "whether an envelope-encrypted sample file decrypts under the key and encryption context (false for plaintext)"),
     spec("kms.sample", Func::KmsSample, 1, 1, &[Any], Any, "the data sample the --samples manifest gives for a resource: file, key, context"),
+    spec("secrets.find", Func::SecretsFind, 1, 2, &[Any, Str], List, "the secrets kept in plain text in a resource, property or string (optionally held under the name given second): a list of maps with rule, kind, key, path, line, location and redacted"),
+    spec("secrets.entropy", Func::SecretsEntropy, 1, 1, &[Str], Num, "the Shannon entropy of a string, in bits per character"),
     spec("known", Func::Known, 1, 1, &[Any], Bool, "whether the value is known statically (false for an unresolved parameter or a Terraform value known only after apply)"),
 ];
 

@@ -146,6 +146,8 @@ pub enum Func {
     KmsAllows,
     KmsDecrypts,
     KmsSample,
+    SecretsFind,
+    SecretsEntropy,
 }
 
 #[derive(Clone, Debug)]

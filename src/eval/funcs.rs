@@ -22,7 +22,12 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
     );
     if !matches!(
         f,
-        Func::Coalesce | Func::RefersTo | Func::ToList | Func::Known | Func::Configured
+        Func::Coalesce
+            | Func::RefersTo
+            | Func::ToList
+            | Func::Known
+            | Func::Configured
+            | Func::SecretsFind
     ) {
         if let Some(u) = args
             .iter()
@@ -194,6 +199,8 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
         Func::KmsAllows => super::kms_fns::allows(ctx, &args, pos),
         Func::KmsDecrypts => super::kms_fns::decrypts(ctx, &args, pos),
         Func::KmsSample => super::kms_fns::sample(ctx, &args[0], pos),
+        Func::SecretsFind => super::secrets_fns::find(ctx, &args, here),
+        Func::SecretsEntropy => super::secrets_fns::entropy(&args[0], pos),
         Func::Known => boolean(!matches!(args[0].v, V::Unknown { .. })),
         Func::Configured => boolean(!matches!(
             args[0].v,

@@ -7,6 +7,7 @@ mod funcs;
 mod keystore;
 mod kms_fns;
 mod run;
+mod secrets_fns;
 mod value;
 
 pub use context::Params;
