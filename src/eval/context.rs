@@ -508,11 +508,47 @@ impl<'d> Ctx<'d> {
             return It::unknown("Fn::Join of a list known only at deploy time", pos);
         };
         let mut parts = Vec::new();
-        for it in items {
-            match scalar_text(&it.v) {
-                Some(t) => parts.push(t),
-                None => return It::unknown("Fn::Join of a value known only at deploy time", pos),
+        // What is known of a join with deploy-time parts (`com.amazonaws.${?}.s3`),
+        // as for `Fn::Sub`: the literal parts, `${Name}` for a reference.
+        let mut deploy_time = false;
+        let raw = list.as_seq().filter(|r| r.len() == items.len());
+        for (i, it) in items.into_iter().enumerate() {
+            let raw_ref = raw
+                .and_then(|r| r[i].intrinsic())
+                .filter(|(n, _)| *n == "Ref")
+                .and_then(|(_, a)| a.as_str());
+            match (&it.v, scalar_text(&it.v)) {
+                (_, Some(t)) => parts.push(t),
+                (V::Unknown { target: None, .. }, _) if raw_ref.is_some() => {
+                    deploy_time = true;
+                    parts.push(format!("${{{}}}", raw_ref.unwrap_or("?")));
+                }
+                (
+                    V::Unknown {
+                        target: Some(t), ..
+                    },
+                    _,
+                ) => {
+                    deploy_time = true;
+                    let id = self.resource_id(t.res);
+                    parts.push(match &t.attr {
+                        Some(a) => format!("${{{id}.{a}}}"),
+                        None => format!("${{{id}}}"),
+                    });
+                }
+                (V::Unknown { shape, .. }, _) => {
+                    deploy_time = true;
+                    parts.push(shape.as_deref().unwrap_or("${?}").to_string());
+                }
+                _ => return It::unknown("Fn::Join of a value known only at deploy time", pos),
             }
+        }
+        if deploy_time {
+            let mut it = It::unknown("Fn::Join of a value known only at deploy time", pos);
+            if let V::Unknown { shape, .. } = &mut it.v {
+                *shape = Some(parts.join(&sep).into());
+            }
+            return it;
         }
         It::new(V::Str(Cow::Owned(parts.join(&sep))), pos)
     }
