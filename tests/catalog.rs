@@ -889,3 +889,37 @@ fn sqs_queue_encryption() {
         ],
     );
 }
+
+// ---- in-transit, certificate, secret and edge-protection policies (issue 14) ----
+
+#[test]
+fn redshift_require_ssl() {
+    let f = scan("redshift-require-ssl");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("EventsCluster", "pass", 15), // require_ssl "TRUE"
+            ("AdhocCluster", "fail", 46),  // a custom group without require_ssl
+            // cfn.yaml
+            ("AnalyticsCluster", "pass", 21),
+            ("ReportingCluster", "fail", 35), // no ClusterParameterGroupName: the default group
+            ("StagingCluster", "fail", 62),   // require_ssl "false"
+            ("LegacyCluster", "fail", 72),    // default.redshift-1.0
+            ("SharedCluster", "unknown", 82), // `!Ref` to a parameter without default
+            ("PartnerCluster", "unknown", 84), // a group defined outside the template
+            ("FinanceCluster", "pass", 103),  // require_ssl as a YAML boolean
+            // plan.json
+            ("aws_redshift_cluster.warehouse", "pass", 33),
+            ("aws_redshift_cluster.scratch", "fail", 62), // unset: the provider default group
+            ("aws_redshift_cluster.audit", "fail", 94),
+            ("aws_redshift_cluster.partner", "unknown", 101),
+            ("module.bi.aws_redshift_cluster.this", "fail", 165),
+        ],
+    );
+    assert_eq!(
+        finding(&f, "PartnerCluster").message,
+        "cannot be decided: the cluster parameter group is not defined in this template, so its require_ssl cannot be read"
+    );
+}

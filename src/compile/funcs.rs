@@ -76,6 +76,7 @@ pub const FUNCS: &[FuncSpec] = &[
     spec("kms.sample", Func::KmsSample, 1, 1, &[Any], Any, "the data sample the --samples manifest gives for a resource: file, key, context"),
     spec("secrets.find", Func::SecretsFind, 1, 2, &[Any, Str], List, "the secrets kept in plain text in a resource, property or string (optionally held under the name given second): a list of maps with rule, kind, key, path, line, location and redacted"),
     spec("secrets.entropy", Func::SecretsEntropy, 1, 1, &[Str], Num, "the Shannon entropy of a string, in bits per character"),
+    spec("unknown", Func::Unknown, 1, 1, &[Str], Any, "a value that cannot be known statically, for the reason given: `x or unknown(\"why\")` makes a result unknown instead of failed"),
     spec("known", Func::Known, 1, 1, &[Any], Bool, "whether the value is known statically (false for an unresolved parameter or a Terraform value known only after apply)"),
 ];
 

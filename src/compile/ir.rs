@@ -148,6 +148,7 @@ pub enum Func {
     KmsSample,
     SecretsFind,
     SecretsEntropy,
+    Unknown,
 }
 
 #[derive(Clone, Debug)]

@@ -317,32 +317,37 @@ impl<'d> Ctx<'d> {
         let Some(name) = cond.as_str() else {
             return It::unknown("Fn::If condition is not a name", pos);
         };
-        let branch = match self.decide(name) {
-            Some(b) => b,
-            None => {
-                let chosen = self
-                    .assign
-                    .borrow()
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, b)| *b);
-                match chosen {
-                    Some(b) => b,
-                    None => {
-                        let mut pending = self.pending.borrow_mut();
-                        if pending.is_none() {
-                            *pending = Some(name.to_string());
-                        }
-                        true
-                    }
-                }
-            }
-        };
+        let branch = self.condition_in_run(name);
         let mut it = self.resolve_doc(if branch { yes } else { no }, pos);
         if !it.is_missing() {
             it.specific = true;
         }
         it
+    }
+
+    /// Whether condition `name` holds in this run: decided by parameter values,
+    /// or the branch chosen for this run; the first undecidable one without a
+    /// choice is recorded so the runner evaluates both ways.
+    pub fn condition_in_run(&self, name: &str) -> bool {
+        if let Some(b) = self.decide(name) {
+            return b;
+        }
+        let chosen = self
+            .assign
+            .borrow()
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| *b);
+        match chosen {
+            Some(b) => b,
+            None => {
+                let mut pending = self.pending.borrow_mut();
+                if pending.is_none() {
+                    *pending = Some(name.to_string());
+                }
+                true
+            }
+        }
     }
 
     /// The value of a named condition from parameter values, if it can be known.

@@ -205,6 +205,12 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| types.contains(&r.rtype))
+                // A resource whose Condition is false in this run does not exist.
+                .filter(|(_, r)| {
+                    r.condition
+                        .as_deref()
+                        .is_none_or(|c| ctx.condition_in_run(c))
+                })
                 .map(|(i, r)| It::new(V::Res(i), r.pos))
                 .collect();
             It::new(V::List(Rc::new(items)), here)
@@ -223,6 +229,7 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
         Func::KmsSample => super::kms_fns::sample(ctx, &args[0], pos),
         Func::SecretsFind => super::secrets_fns::find(ctx, &args, here),
         Func::SecretsEntropy => super::secrets_fns::entropy(&args[0], pos),
+        Func::Unknown => It::unknown(s(0).unwrap_or_default(), here),
         Func::Known => boolean(!matches!(args[0].v, V::Unknown { .. })),
         Func::Configured => boolean(!matches!(
             args[0].v,
