@@ -923,3 +923,40 @@ fn redshift_require_ssl() {
         "cannot be decided: the cluster parameter group is not defined in this template, so its require_ssl cannot be read"
     );
 }
+
+#[test]
+fn rds_force_ssl() {
+    let f = scan("rds-force-ssl");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("InventoryDatabase", "fail", 25), // postgres16 group with rds.force_ssl "0"
+            ("LedgerCluster", "fail", 40),     // Multi-AZ DB cluster on default.mysql8.0
+            // cfn.yaml
+            ("OrdersDatabase", "pass", 14), // PostgreSQL 16: the default group forces TLS
+            ("LegacyPostgres", "fail", 30), // PostgreSQL 14 on the default group
+            ("ReportingDatabase", "pass", 46), // postgres15 group that leaves rds.force_ssl at 1
+            ("AnalyticsDatabase", "pass", 66), // postgres14 group with rds.force_ssl 1
+            ("ShopDatabase", "pass", 87),   // MySQL with require_secure_transport ON
+            ("WikiDatabase", "fail", 102),  // MariaDB on the default group
+            ("CrmDatabase", "fail", 128),   // SQL Server with rds.force_ssl "0"
+            ("EventsCluster", "pass", 138), // Aurora PostgreSQL cluster group with rds.force_ssl 1
+            ("SessionsCluster", "fail", 158), // Aurora MySQL on the default cluster group
+            ("ExternalDatabase", "unknown", 173), // `!Ref` to a parameter without default
+            ("PartnerDatabase", "unknown", 175), // a group defined outside the template
+            // plan.json
+            ("aws_db_instance.orders", "pass", 30),
+            ("aws_db_instance.catalog", "pass", 54), // postgres, version and group unset: the latest default forces TLS
+            ("aws_db_instance.shop", "fail", 84),
+            ("aws_db_instance.billing", "fail", 145), // require_secure_transport OFF
+            ("aws_rds_cluster.events", "pass", 172),
+            ("module.sessions.aws_rds_cluster.this", "fail", 211),
+        ],
+    );
+    assert!(
+        absent(&f, "EventsWriter") && absent(&f, "ErpDatabase"),
+        "cluster members and Oracle are not judged"
+    );
+}
