@@ -960,3 +960,30 @@ fn rds_force_ssl() {
         "cluster members and Oracle are not judged"
     );
 }
+
+#[test]
+fn sqs_secure_transport() {
+    let f = scan("sqs-secure-transport");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("PaymentsQueue", "pass", 5), // Bool aws:SecureTransport false (a boolean)
+            ("RefundsQueue", "fail", 31), // only an Allow with SecureTransport true: HTTP is not denied
+            // cfn.yaml
+            ("OrdersQueue", "pass", 5),
+            ("EventsQueue", "fail", 28),        // a policy without a Deny
+            ("NotificationsQueue", "fail", 51), // no policy at all
+            ("BillingQueue", "pass", 56),       // one policy for two queues
+            ("BillingDeadLetterQueue", "pass", 64), // BoolIfExists with a list
+            ("AuditQueue", "unknown", 100),     // the policy document is imported
+            // plan.json
+            ("aws_sqs_queue.orders", "pass", 8), // aws_sqs_queue_policy naming the queue's id
+            ("aws_sqs_queue.legacy", "pass", 38), // inline `policy`
+            ("aws_sqs_queue.jobs", "fail", 57),
+            ("aws_sqs_queue.audit", "unknown", 99), // the policy is computed at apply time
+            ("module.worker.aws_sqs_queue.dlq", "fail", 120),
+        ],
+    );
+}
