@@ -987,3 +987,36 @@ fn sqs_secure_transport() {
         ],
     );
 }
+
+#[test]
+fn opensearch_encryption() {
+    let f = scan("opensearch-encryption");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("CatalogSearch", "fail", 13), // no EncryptionAtRestOptions: the Properties line
+            ("ProductSearch", "fail", 29), // EnforceHTTPS false on one branch of an undecidable `Fn::If`
+            // cfn.yaml
+            ("SearchDomain", "pass", 10),
+            ("LogsDomain", "fail", 34),
+            ("MetricsDomain", "fail", 43), // no node-to-node encryption
+            ("PublicDomain", "fail", 60),  // EnforceHTTPS false
+            ("DefaultTlsDomain", "fail", 70), // no TLSSecurityPolicy: the TLS 1.0 default
+            ("OldClientsDomain", "fail", 83), // Policy-Min-TLS-1-0-2019-07
+            ("ConfigurableDomain", "unknown", 90), // `!Ref` to a parameter without default
+            ("LegacyElasticsearch", "pass", 97), // AWS::Elasticsearch::Domain
+            // plan.json
+            ("aws_opensearch_domain.search", "pass", 8),
+            ("aws_opensearch_domain.logs", "fail", 81),
+            ("aws_opensearch_domain.metrics", "fail", 108), // domain_endpoint_options not configured
+            ("aws_opensearch_domain.traces", "fail", 178),  // tls_security_policy not configured
+            ("aws_elasticsearch_domain.legacy", "fail", 228),
+            ("module.app.aws_opensearch_domain.this", "pass", 239),
+        ],
+    );
+    assert!(finding(&f, "ProductSearch")
+        .message
+        .ends_with("(when condition IsProd is false)"));
+}
