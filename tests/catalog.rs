@@ -1020,3 +1020,36 @@ fn opensearch_encryption() {
         .message
         .ends_with("(when condition IsProd is false)"));
 }
+
+#[test]
+fn cloudfront_origin_https() {
+    let f = scan("cloudfront-origin-https");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("DocsDistribution", "fail", 24), // the second of two custom origins is http-only
+            ("StatusDistribution", "pass", 36),
+            // cfn.yaml
+            ("WebDistribution", "pass", 13), // a custom origin (https-only, TLSv1.2) and an S3 origin
+            ("PlainDistribution", "fail", 43), // http-only
+            ("MatchViewerDistribution", "fail", 58), // match-viewer
+            ("DefaultProtocolsDistribution", "fail", 73), // no OriginSSLProtocols: TLSv1 and SSLv3
+            ("OldProtocolsDistribution", "fail", 91), // TLSv1.1 listed
+            ("ConfigurableDistribution", "unknown", 107), // `!Ref` to a parameter without default
+            ("AssetsDistribution", "pass", 115), // S3 origins only
+            ("LegacyDistribution", "fail", 138), // the legacy CustomOrigin property
+            // plan.json
+            ("aws_cloudfront_distribution.site", "pass", 8),
+            ("aws_cloudfront_distribution.api", "fail", 117),
+            ("aws_cloudfront_distribution.legacy", "fail", 201),
+            ("aws_cloudfront_distribution.assets", "pass", 255),
+            ("module.media.aws_cloudfront_distribution.this", "fail", 370),
+        ],
+    );
+    assert_eq!(
+        finding(&f, "DocsDistribution").message,
+        "distribution DocsDistribution reaches origin search with OriginProtocolPolicy http-only, so requests to it can travel in plain HTTP"
+    );
+}
