@@ -1053,3 +1053,32 @@ fn cloudfront_origin_https() {
         "distribution DocsDistribution reaches origin search with OriginProtocolPolicy http-only, so requests to it can travel in plain HTTP"
     );
 }
+
+#[test]
+fn acm_certificate_dns_validation() {
+    let f = scan("acm-certificate-dns-validation");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("PortalCertificate", "fail", 9), // "email", in lower case
+            ("PortalWildcardCertificate", "pass", 12),
+            // cfn.yaml
+            ("ApiCertificate", "pass", 12),
+            ("MarketingCertificate", "fail", 29),
+            ("StatusCertificate", "fail", 36), // no ValidationMethod: CloudFormation defaults to email
+            ("ConfigurableCertificate", "unknown", 49), // `!Ref` to a parameter without default
+            ("EdgeCertificate", "pass", 51),   // HTTP validation renews unattended too
+            // plan.json
+            ("aws_acm_certificate.api", "pass", 8),
+            ("aws_acm_certificate.legacy", "fail", 49),
+            ("aws_acm_certificate.imported", "fail", 69), // ACM never renews imported certificates
+            ("module.edge.aws_acm_certificate.this", "pass", 103),
+        ],
+    );
+    assert!(
+        absent(&f, "InternalCertificate") && absent(&f, "aws_acm_certificate.internal"),
+        "private certificates need no validation"
+    );
+}
