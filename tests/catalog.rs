@@ -1082,3 +1082,38 @@ fn acm_certificate_dns_validation() {
         "private certificates need no validation"
     );
 }
+
+#[test]
+fn listener_uses_acm_certificate() {
+    let f = scan("listener-uses-acm-certificate");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("IntranetClassic", "pass", 5),
+            ("IntranetListener", "fail", 29), // an ACM certificate and an IAM one
+            // cfn.yaml
+            ("HttpsListener", "pass", 35), // `!Ref` to an ACM certificate of the template
+            ("LegacyListener", "fail", 56), // `!GetAtt` of an AWS::IAM::ServerCertificate
+            ("MqttListener", "fail", 69),  // TLS listener with an IAM ARN
+            ("ApiListener", "pass", 74),   // `!Sub` ACM ARN: the literal parts decide
+            ("PartnerListener", "unknown", 95), // `!Ref` to a parameter without default
+            ("ExtraCertificates", "fail", 118), // AWS::ElasticLoadBalancingV2::ListenerCertificate
+            ("ClassicLoadBalancer", "fail", 131), // Classic HTTPS listener
+            ("IamDistribution", "fail", 150), // IamCertificateId
+            ("AcmDistribution", "pass", 154),
+            // plan.json
+            ("aws_lb_listener.https", "pass", 34), // via aws_acm_certificate_validation
+            ("aws_lb_listener.legacy", "fail", 74),
+            ("aws_lb_listener_certificate.old_brand", "fail", 123), // aws_iam_server_certificate.old.arn
+            ("aws_elb.classic", "pass", 127),
+            ("aws_cloudfront_distribution.cdn", "fail", 219),
+            ("module.api.aws_lb_listener.this", "pass", 233), // an ACM ARN read from a data source
+        ],
+    );
+    assert!(
+        absent(&f, "HttpListener") && absent(&f, "aws_lb_listener.http"),
+        "plain HTTP listeners have no certificate"
+    );
+}
