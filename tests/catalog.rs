@@ -1117,3 +1117,29 @@ fn listener_uses_acm_certificate() {
         "plain HTTP listeners have no certificate"
     );
 }
+
+#[test]
+fn vpc_endpoints_for_s3_dynamodb() {
+    let f = scan("vpc-endpoints-for-s3-dynamodb");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("LegacyVpc", "fail", 5), // a NAT-routed private subnet, no endpoint
+            ("ZonalVpc", "fail", 17), // the S3 gateway endpoint is in one of two private route tables
+            // cfn.yaml
+            ("AppVpc", "pass", 11), // both gateway endpoints (`!Sub` and `!Join` service names)
+            ("DataVpc", "fail", 68), // S3 only
+            ("MirrorVpc", "unknown", 158), // the endpoint's service is a parameter without default
+            // plan.json
+            ("aws_vpc.main", "pass", 8), // route_table_ids, and an aws_vpc_endpoint_route_table_association
+            ("aws_vpc.batch", "fail", 135), // an aws_route to the NAT gateway, no endpoints
+            ("module.network.aws_vpc.this", "fail", 277), // the S3 endpoint is in no route table
+        ],
+    );
+    assert!(
+        absent(&f, "PublicVpc") && absent(&f, "aws_vpc.edge"),
+        "VPCs without NAT-routed subnets are not judged"
+    );
+}
