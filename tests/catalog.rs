@@ -1143,3 +1143,38 @@ fn vpc_endpoints_for_s3_dynamodb() {
         "VPCs without NAT-routed subnets are not judged"
     );
 }
+
+#[test]
+fn lambda_env_encryption() {
+    let f = scan("lambda-env-encryption");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("InvoiceFunction", "fail", 12), // KmsKeyArn ""
+            ("LedgerFunction", "pass", 16),  // a customer key's ARN
+            // cfn.yaml
+            ("ApiFunction", "pass", 36), // `!GetAtt` of a key of the template
+            ("WorkerFunction", "fail", 53), // no KmsKeyArn: the Properties line
+            ("ManagedKeyFunction", "fail", 84), // `!Sub ...:alias/aws/lambda`
+            ("ExportFunction", "unknown", 104), // `!Ref` to a parameter without default
+            ("NotifyFunction", "fail", 111), // AWS::Serverless::Function
+            // plan.json
+            ("aws_lambda_function.api", "pass", 26), // kms_key_arn = aws_kms_key.lambda.arn
+            ("aws_lambda_function.worker", "fail", 85),
+            ("module.etl.aws_lambda_function.this", "fail", 123), // the alias/aws/lambda ARN
+        ],
+    );
+    for id in [
+        "HealthFunction",
+        "EmptyEnvironmentFunction",
+        "aws_lambda_function.cron",
+    ] {
+        assert!(absent(&f, id), "{id} has no environment variables");
+    }
+    assert_eq!(
+        finding(&f, "ManagedKeyFunction").message,
+        "function ManagedKeyFunction encrypts its environment variables with an AWS managed key (arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:alias/aws/lambda)"
+    );
+}
