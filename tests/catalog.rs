@@ -1178,3 +1178,33 @@ fn lambda_env_encryption() {
         "function ManagedKeyFunction encrypts its environment variables with an AWS managed key (arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:alias/aws/lambda)"
     );
 }
+
+#[test]
+fn ebs_snapshot_copy_encrypted() {
+    let f = scan("ebs-snapshot-copy-encrypted");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("LedgerRestore", "pass", 5), // Encrypted "true"
+            ("LedgerArchiveRestore", "fail", 20),
+            // cfn.yaml
+            ("RestoredDataVolume", "pass", 13),
+            ("RestoredLogsVolume", "fail", 24), // no Encrypted: the Properties line
+            ("RestoredScratchVolume", "fail", 34),
+            ("ConfigurableRestore", "unknown", 49), // `!Ref` to a parameter without default
+            // plan.json
+            ("aws_ebs_volume.restored", "pass", 8),
+            ("aws_ebs_volume.data", "fail", 33), // `encrypted` not configured
+            ("aws_ebs_snapshot_copy.dr", "pass", 63),
+            ("aws_ebs_snapshot_copy.archive", "fail", 88),
+            ("aws_ami_copy.golden", "fail", 110),
+            ("module.backup.aws_ebs_snapshot_copy.this", "pass", 121),
+        ],
+    );
+    assert!(
+        absent(&f, "EmptyVolume") && absent(&f, "aws_ebs_volume.scratch"),
+        "volumes not made from a snapshot are ebs-volume-encryption's"
+    );
+}
