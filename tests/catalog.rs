@@ -1208,3 +1208,38 @@ fn ebs_snapshot_copy_encrypted() {
         "volumes not made from a snapshot are ebs-volume-encryption's"
     );
 }
+
+#[test]
+fn shield_advanced_protection() {
+    let f = scan("shield-advanced-protection");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("StoreDistribution", "pass", 5), // ResourceArn is a `Fn::Join` naming the distribution
+            ("MediaDistribution", "fail", 22),
+            // cfn.yaml
+            ("WebLoadBalancer", "pass", 13),
+            ("AdminLoadBalancer", "fail", 25),
+            ("PartnerLoadBalancer", "unknown", 46), // Scheme from a parameter without default
+            ("SiteDistribution", "pass", 49),       // `!Sub ...:distribution/${SiteDistribution}`
+            ("DocsDistribution", "fail", 71), // the only CloudFront protection names another distribution
+            // plan.json
+            ("aws_lb.web", "pass", 8),
+            ("aws_lb.api", "fail", 43), // `internal` not configured: internet-facing
+            ("aws_cloudfront_distribution.cdn", "pass", 86),
+            ("module.site.aws_cloudfront_distribution.this", "fail", 167),
+        ],
+    );
+    for id in [
+        "InternalLoadBalancer",
+        "MqttLoadBalancer",
+        "aws_lb.internal",
+    ] {
+        assert!(absent(&f, id), "{id} is not an internet-facing ALB");
+    }
+    assert!(f
+        .iter()
+        .all(|x| x.severity == deadbolt::compile::ir::Severity::Info));
+}
