@@ -1243,3 +1243,75 @@ fn shield_advanced_protection() {
         .iter()
         .all(|x| x.severity == deadbolt::compile::ir::Severity::Info));
 }
+
+#[test]
+fn no_plaintext_secrets() {
+    let f = scan("no-plaintext-secrets");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("SlackSecret", "fail", 13), // a password inside a literal SecretString JSON
+            ("GeneratedSecret", "pass", 16), // GenerateSecretString
+            ("${Channel}Worker", "unknown", 32), // Fn::ForEach over a parameter without default
+            // cfn.yaml
+            ("ApiFunction", "pass", 21), // NoEcho parameter, an ARN, names about secrets
+            ("PaymentsFunction", "fail", 49), // Stripe live key
+            ("WebhookFunction", "fail", 62), // a token from a parameter without NoEcho
+            ("ReportsFunction", "pass", 64), // dynamic references
+            ("GeocoderFunction", "fail", 85), // an API key in inline code
+            ("AppTaskDefinition", "fail", 107), // ECS Environment {Name, Value}
+            ("WorkerTaskDefinition", "pass", 112), // ECS Secrets only
+            ("DatabasePasswordParameter", "fail", 129), // SSM String named as a password
+            ("DatabaseHostParameter", "pass", 131),
+            ("BastionHost", "fail", 143),  // `mysql -p...` in user data
+            ("AppServer", "pass", 151),    // user data that reads Secrets Manager
+            ("ReportServer", "fail", 170), // cfn-init file content
+            ("WorkerLaunchTemplate", "fail", 185), // a private key written by user data
+            ("BuildProject", "fail", 213), // CodeBuild PLAINTEXT variable (the PARAMETER_STORE one passes)
+            ("OrdersDatabase", "pass", 218), // MasterUserPassword from a NoEcho parameter
+            ("Directory", "fail", 233),    // the NoEcho parameter's Default is in the template
+            ("DeployerSecretParameter", "fail", 248), // `!GetAtt Key.SecretAccessKey`
+            // plan.json
+            ("aws_lambda_function.api", "fail", 26),
+            ("aws_lambda_function.worker", "pass", 36),
+            ("aws_ecs_task_definition.app", "fail", 72), // container_definitions JSON
+            ("aws_ecs_task_definition.worker", "pass", 84),
+            ("aws_ssm_parameter.slack", "fail", 137), // Slack webhook in a String parameter
+            ("aws_ssm_parameter.flags", "pass", 144),
+            ("aws_instance.bastion", "fail", 173), // credentials file in user_data_base64
+            ("aws_launch_template.web", "pass", 180),
+            ("aws_codebuild_project.orders", "fail", 222),
+            ("module.ci.aws_ssm_parameter.deployer_secret", "fail", 269), // aws_iam_access_key.secret
+        ],
+    );
+    assert!(
+        absent(&f, "aws_ssm_parameter.db_password"),
+        "SecureString parameters are encrypted"
+    );
+    assert_eq!(
+        finding(&f, "BastionHost").message,
+        "BastionHost has a secret in plain text at UserData (line 4): password (**************); 1 found in all"
+    );
+    assert_eq!(
+        finding(&f, "aws_instance.bastion").message,
+        "aws_instance.bastion has a secret in plain text at user_data_base64 (base64, line 5): AWS access key ID (AKIA****************); 2 found in all"
+    );
+    // No message shows a secret of the fixtures.
+    for secret in [
+        "S3cret-Root-99",
+        "sk_live_51Hq",
+        "Orders-Db-2024",
+        "Adm1n-Passw0rd",
+        "Rep0rts-Reader",
+        "npm_q7Rk",
+        "AKIAZ3MHQWERTYUIOP7Q",
+        "Slack-Notif",
+    ] {
+        assert!(
+            f.iter().all(|x| !x.message.contains(secret)),
+            "{secret} leaked into a message"
+        );
+    }
+}

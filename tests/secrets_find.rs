@@ -164,7 +164,7 @@ Resources:
             "SubVars fail 17:7 [keyword-password] @ [UserData (line 2)] = [************]",
             "Joined fail 27:7 [parameter-without-noecho] @ [UserData (line 4)] = [parameter ApiToken]",
             "Branches fail 43:7 [keyword-password] @ [UserData (line 2)] = [**********]",
-            "Encoded fail 47:7 [aws-access-key-id] @ [UserData (base64) (line 2)] = [AKIA****************]",
+            "Encoded fail 47:7 [aws-access-key-id] @ [UserData (base64, line 2)] = [AKIA****************]",
         ]
     );
 }

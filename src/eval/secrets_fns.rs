@@ -49,11 +49,17 @@ struct Walker<'c, 'd> {
     fixed: Option<Pos>,
 }
 
+/// `base.key`, or `base["key"]` when the key is not a plain name (file paths,
+/// `AWS::CloudFormation::Init`), as the policy language writes paths.
 fn join_path(base: &str, key: &str) -> String {
-    if base.is_empty() {
-        key.to_string()
-    } else {
-        format!("{base}.{key}")
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    match (base.is_empty(), plain) {
+        (true, true) => key.to_string(),
+        (false, true) => format!("{base}.{key}"),
+        (_, false) => format!("{base}[{}]", serde_json::Value::String(key.to_string())),
     }
 }
 
@@ -636,6 +642,8 @@ fn finding_map(f: &Found) -> It<'static> {
     };
     let location = match f.line {
         Some(n) if f.path.is_empty() => format!("line {n}"),
+        // `UserData (base64)` → `UserData (base64, line 3)`
+        Some(n) if f.path.ends_with(')') => format!("{}, line {n})", &f.path[..f.path.len() - 1]),
         Some(n) => format!("{} (line {n})", f.path),
         None if f.path.is_empty() => "the value".to_string(),
         None => f.path.clone(),
