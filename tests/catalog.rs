@@ -946,6 +946,8 @@ fn rds_force_ssl() {
             ("SessionsCluster", "fail", 158), // Aurora MySQL on the default cluster group
             ("ExternalDatabase", "unknown", 173), // `!Ref` to a parameter without default
             ("PartnerDatabase", "unknown", 175), // a group defined outside the template
+            ("LegacyPostgresReplica", "fail", 203), // a replica of PostgreSQL 14, on the default group
+            ("OrdersReplica", "pass", 206),         // a replica of PostgreSQL 16
             // plan.json
             ("aws_db_instance.orders", "pass", 30),
             ("aws_db_instance.catalog", "pass", 54), // postgres, version and group unset: the latest default forces TLS

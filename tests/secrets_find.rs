@@ -295,3 +295,40 @@ fn terraform_values() {
         ]
     );
 }
+
+#[test]
+fn parameters_declared_as_identifiers_are_not_secrets() {
+    // An ARN pattern, an enumeration, a non-string type or a description that
+    // says ARN: the parameter names where a secret is, or is not one at all.
+    let t = "\
+Parameters:
+  AdministratorSecret:
+    Type: String
+    AllowedPattern: '^arn:[^:]+:secretsmanager:[^:]+:\\d{12}:secret:.+$'
+  TokenMode:
+    Type: String
+    AllowedValues: [required, optional]
+  SigningSecret:
+    Type: String
+    Description: The ARN of the signing key's secret
+  ApiKeyLength:
+    Type: Number
+  WebhookToken:
+    Type: String
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Environment:
+        Variables:
+          ADMIN_SECRET: !Ref AdministratorSecret
+          AUTH_TOKEN: !Ref TokenMode
+          SIGNING_SECRET: !Ref SigningSecret
+          API_KEY: !Ref ApiKeyLength
+          WEBHOOK_TOKEN: !Ref WebhookToken
+";
+    assert_eq!(
+        run(t),
+        ["Fn fail 25:11 [parameter-without-noecho] @ [Environment.Variables.WEBHOOK_TOKEN] = [parameter WebhookToken]"]
+    );
+}

@@ -149,6 +149,41 @@ impl<'c, 'd> Walker<'c, 'd> {
             })
     }
 
+    /// Whether parameter `name` is declared as something other than a secret:
+    /// a number, list or AWS-specific type, an enumeration (AllowedValues), or
+    /// the ARN or name of where a secret is kept (an `arn:` pattern, a default
+    /// that is a reference, a description that says ARN).
+    fn names_no_secret(&self, name: &str) -> bool {
+        let Some(p) = self
+            .ctx
+            .tpl
+            .root
+            .get("Parameters")
+            .and_then(|p| p.get(name))
+        else {
+            return false;
+        };
+        let text = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("");
+        let ptype = text("Type");
+        if !(ptype.is_empty() || ptype == "String") || p.get("AllowedValues").is_some() {
+            return true;
+        }
+        let pattern = text("AllowedPattern").to_ascii_lowercase();
+        if pattern.trim_start_matches('^').starts_with("arn") {
+            return true;
+        }
+        if self
+            .default_text(name)
+            .is_some_and(|d| !d.is_empty() && secrets::values::not_a_literal(&d).is_some())
+        {
+            return true;
+        }
+        let description = text("Description").to_ascii_lowercase();
+        description
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w == "arn")
+    }
+
     fn default_text(&self, name: &str) -> Option<String> {
         let d = self.ctx.tpl.parameters.get(name)?.default.as_ref()?;
         match &d.node {
@@ -161,7 +196,7 @@ impl<'c, 'd> Walker<'c, 'd> {
     fn value_of_parameter(&mut self, key: Option<&str>, name: &str, path: &str, pos: Pos) {
         let class = key.map(classify).unwrap_or(KeyClass::None);
         let supplied = self.ctx.params.values.contains_key(name);
-        if class != KeyClass::None && !self.no_echo(name) {
+        if class != KeyClass::None && !self.no_echo(name) && !self.names_no_secret(name) {
             self.push(Found {
                 rule: "parameter-without-noecho",
                 kind: "secret passed as a parameter without NoEcho",

@@ -220,6 +220,7 @@ const NOT_SECRET_TOKENS: &[&str] = &[
     "marker",
     "starting",
     "action",
+    "http",
 ];
 
 /// Words that, directly before `key`, make it a credential (`API_KEY`,
@@ -485,6 +486,7 @@ mod tests {
             "TokenValidityUnits",
             "HashedPassword",
             "RepositoryCredentialsParameter",
+            "HttpTokens",
             "SECRET_KMS_KEY_ARN",
         ] {
             assert_eq!(classify(name), KeyClass::None, "{name}");
