@@ -332,3 +332,27 @@ Resources:
         ["Fn fail 25:11 [parameter-without-noecho] @ [Environment.Variables.WEBHOOK_TOKEN] = [parameter WebhookToken]"]
     );
 }
+
+#[test]
+fn a_default_that_names_its_own_parameter_does_not_loop() {
+    let t = "\
+Parameters:
+  Loop:
+    Type: String
+    NoEcho: true
+    Default: '${Loop}'
+  Other:
+    Type: String
+    NoEcho: true
+    Default: '${Loop}'
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Environment:
+        Variables:
+          DB_PASSWORD: !Ref Loop
+          API_TOKEN: !Sub '${Other}'
+";
+    assert_eq!(run(t), ["Fn pass 11:3"]);
+}

@@ -47,7 +47,13 @@ struct Walker<'c, 'd> {
     out: Vec<Found>,
     /// Inside JSON parsed from a string, positions are the string's own.
     fixed: Option<Pos>,
+    /// Strings read inside strings (JSON, base64, parameter defaults): a
+    /// default that names its own parameter cannot make the walk loop.
+    nested: usize,
 }
+
+/// Most strings read inside strings.
+const MAX_NESTED: usize = 16;
 
 /// `base.key`, or `base["key"]` when the key is not a plain name (file paths,
 /// `AWS::CloudFormation::Init`), as the policy language writes paths.
@@ -286,9 +292,15 @@ impl<'c, 'd> Walker<'c, 'd> {
 
     /// One string of the document, held under `key`.
     fn scan_str(&mut self, key: Option<&str>, s: &str, path: &str, pos: Pos) {
-        if self.full() {
+        if self.full() || self.nested > MAX_NESTED {
             return;
         }
+        self.nested += 1;
+        self.scan_str_inner(key, s, path, pos);
+        self.nested -= 1;
+    }
+
+    fn scan_str_inner(&mut self, key: Option<&str>, s: &str, path: &str, pos: Pos) {
         let s = if s.len() > MAX_TEXT {
             let mut end = MAX_TEXT;
             while !s.is_char_boundary(end) {
@@ -713,6 +725,7 @@ pub fn find<'d>(ctx: &Ctx<'d>, args: &[It<'d>], pos: Pos) -> It<'d> {
         ctx,
         out: Vec::new(),
         fixed: None,
+        nested: 0,
     };
     if let Some(x) = args.first() {
         w.walk_it(x, name.as_deref(), "", 0);
