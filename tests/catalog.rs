@@ -948,13 +948,23 @@ fn rds_force_ssl() {
             ("PartnerDatabase", "unknown", 175), // a group defined outside the template
             ("LegacyPostgresReplica", "fail", 203), // a replica of PostgreSQL 14, on the default group
             ("OrdersReplica", "pass", 206),         // a replica of PostgreSQL 16
+            ("ReportingMysql", "fail", 229), // a MySQL group with require_secure_transport OFF
+            ("InventoryCluster", "pass", 239), // Aurora MySQL group with require_secure_transport ON
+            ("CacheCluster", "fail", 263),     // ... and OFF
+            ("AnalyticsCluster", "fail", 281), // Aurora PostgreSQL group without rds.force_ssl
+            ("SharedCluster", "unknown", 283), // a cluster group defined outside the template
             // plan.json
             ("aws_db_instance.orders", "pass", 30),
             ("aws_db_instance.catalog", "pass", 54), // postgres, version and group unset: the latest default forces TLS
             ("aws_db_instance.shop", "fail", 84),
             ("aws_db_instance.billing", "fail", 145), // require_secure_transport OFF
             ("aws_rds_cluster.events", "pass", 172),
-            ("module.sessions.aws_rds_cluster.this", "fail", 211),
+            ("aws_db_instance.partner", "unknown", 192), // a group the plan does not define
+            ("aws_rds_cluster.cache", "fail", 253),
+            ("aws_rds_cluster.ledger", "pass", 280),
+            ("aws_rds_cluster.analytics", "fail", 337),
+            ("aws_rds_cluster.shared", "unknown", 342),
+            ("module.sessions.aws_rds_cluster.this", "fail", 381),
         ],
     );
     assert!(
@@ -1015,7 +1025,8 @@ fn opensearch_encryption() {
             ("aws_opensearch_domain.metrics", "fail", 108), // domain_endpoint_options not configured
             ("aws_opensearch_domain.traces", "fail", 178),  // tls_security_policy not configured
             ("aws_elasticsearch_domain.legacy", "fail", 228),
-            ("module.app.aws_opensearch_domain.this", "pass", 239),
+            ("aws_opensearch_domain.audit", "fail", 266), // node_to_node_encryption disabled
+            ("module.app.aws_opensearch_domain.this", "pass", 286),
         ],
     );
     assert!(finding(&f, "ProductSearch")
@@ -1042,6 +1053,7 @@ fn cloudfront_origin_https() {
             ("ConfigurableDistribution", "unknown", 107), // `!Ref` to a parameter without default
             ("AssetsDistribution", "pass", 115), // S3 origins only
             ("LegacyDistribution", "fail", 138), // the legacy CustomOrigin property
+            ("LegacyTlsDistribution", "fail", 153), // ... allowing TLSv1
             // plan.json
             ("aws_cloudfront_distribution.site", "pass", 8),
             ("aws_cloudfront_distribution.api", "fail", 117),
@@ -1134,10 +1146,13 @@ fn vpc_endpoints_for_s3_dynamodb() {
             ("AppVpc", "pass", 11), // both gateway endpoints (`!Sub` and `!Join` service names)
             ("DataVpc", "fail", 68), // S3 only
             ("MirrorVpc", "unknown", 158), // the endpoint's service is a parameter without default
+            ("StreamVpc", "fail", 166), // the DynamoDB gateway endpoint is in no route table
             // plan.json
             ("aws_vpc.main", "pass", 8), // route_table_ids, and an aws_vpc_endpoint_route_table_association
             ("aws_vpc.batch", "fail", 135), // an aws_route to the NAT gateway, no endpoints
-            ("module.network.aws_vpc.this", "fail", 277), // the S3 endpoint is in no route table
+            ("aws_vpc.jobs", "fail", 273), // S3 only
+            ("aws_vpc.stream", "fail", 374), // the DynamoDB endpoint is in no route table
+            ("module.network.aws_vpc.this", "fail", 495), // the S3 endpoint is in no route table
         ],
     );
     assert!(
