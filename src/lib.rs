@@ -21,6 +21,7 @@ pub mod report;
 pub mod result;
 pub mod scan;
 pub mod schema;
+pub mod secrets;
 pub mod suppress;
 pub mod terminal;
 pub mod waf;

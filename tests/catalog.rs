@@ -968,3 +968,446 @@ fn sqs_queue_encryption() {
         ],
     );
 }
+
+// ---- in-transit, certificate, secret and edge-protection policies (issue 14) ----
+
+#[test]
+fn redshift_require_ssl() {
+    let f = scan("redshift-require-ssl");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("EventsCluster", "pass", 15), // require_ssl "TRUE"
+            ("AdhocCluster", "fail", 46),  // a custom group without require_ssl
+            // cfn.yaml
+            ("AnalyticsCluster", "pass", 21),
+            ("ReportingCluster", "fail", 35), // no ClusterParameterGroupName: the default group
+            ("StagingCluster", "fail", 62),   // require_ssl "false"
+            ("LegacyCluster", "fail", 72),    // default.redshift-1.0
+            ("SharedCluster", "unknown", 82), // `!Ref` to a parameter without default
+            ("PartnerCluster", "unknown", 84), // a group defined outside the template
+            ("FinanceCluster", "pass", 103),  // require_ssl as a YAML boolean
+            // plan.json
+            ("aws_redshift_cluster.warehouse", "pass", 33),
+            ("aws_redshift_cluster.scratch", "fail", 62), // unset: the provider default group
+            ("aws_redshift_cluster.audit", "fail", 94),
+            ("aws_redshift_cluster.partner", "unknown", 101),
+            ("module.bi.aws_redshift_cluster.this", "fail", 165),
+        ],
+    );
+    assert_eq!(
+        finding(&f, "PartnerCluster").message,
+        "cannot be decided: the cluster parameter group is not defined in this template, so its require_ssl cannot be read"
+    );
+}
+
+#[test]
+fn rds_force_ssl() {
+    let f = scan("rds-force-ssl");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("InventoryDatabase", "fail", 25), // postgres16 group with rds.force_ssl "0"
+            ("LedgerCluster", "fail", 40),     // Multi-AZ DB cluster on default.mysql8.0
+            // cfn.yaml
+            ("OrdersDatabase", "pass", 14), // PostgreSQL 16: the default group forces TLS
+            ("LegacyPostgres", "fail", 30), // PostgreSQL 14 on the default group
+            ("ReportingDatabase", "pass", 46), // postgres15 group that leaves rds.force_ssl at 1
+            ("AnalyticsDatabase", "pass", 66), // postgres14 group with rds.force_ssl 1
+            ("ShopDatabase", "pass", 87),   // MySQL with require_secure_transport ON
+            ("WikiDatabase", "fail", 102),  // MariaDB on the default group
+            ("CrmDatabase", "fail", 128),   // SQL Server with rds.force_ssl "0"
+            ("EventsCluster", "pass", 138), // Aurora PostgreSQL cluster group with rds.force_ssl 1
+            ("SessionsCluster", "fail", 158), // Aurora MySQL on the default cluster group
+            ("ExternalDatabase", "unknown", 173), // `!Ref` to a parameter without default
+            ("PartnerDatabase", "unknown", 175), // a group defined outside the template
+            ("LegacyPostgresReplica", "fail", 203), // a replica of PostgreSQL 14, on the default group
+            ("OrdersReplica", "pass", 206),         // a replica of PostgreSQL 16
+            ("ReportingMysql", "fail", 229), // a MySQL group with require_secure_transport OFF
+            ("InventoryCluster", "pass", 239), // Aurora MySQL group with require_secure_transport ON
+            ("CacheCluster", "fail", 263),     // ... and OFF
+            ("AnalyticsCluster", "fail", 281), // Aurora PostgreSQL group without rds.force_ssl
+            ("SharedCluster", "unknown", 283), // a cluster group defined outside the template
+            // plan.json
+            ("aws_db_instance.orders", "pass", 30),
+            ("aws_db_instance.catalog", "pass", 54), // postgres, version and group unset: the latest default forces TLS
+            ("aws_db_instance.shop", "fail", 84),
+            ("aws_db_instance.billing", "fail", 145), // require_secure_transport OFF
+            ("aws_rds_cluster.events", "pass", 172),
+            ("aws_db_instance.partner", "unknown", 192), // a group the plan does not define
+            ("aws_rds_cluster.cache", "fail", 253),
+            ("aws_rds_cluster.ledger", "pass", 280),
+            ("aws_rds_cluster.analytics", "fail", 337),
+            ("aws_rds_cluster.shared", "unknown", 342),
+            ("module.sessions.aws_rds_cluster.this", "fail", 381),
+        ],
+    );
+    assert!(
+        absent(&f, "EventsWriter") && absent(&f, "ErpDatabase"),
+        "cluster members and Oracle are not judged"
+    );
+}
+
+#[test]
+fn sqs_secure_transport() {
+    let f = scan("sqs-secure-transport");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("PaymentsQueue", "pass", 5), // Bool aws:SecureTransport false (a boolean)
+            ("RefundsQueue", "fail", 31), // only an Allow with SecureTransport true: HTTP is not denied
+            // cfn.yaml
+            ("OrdersQueue", "pass", 5),
+            ("EventsQueue", "fail", 28),        // a policy without a Deny
+            ("NotificationsQueue", "fail", 51), // no policy at all
+            ("BillingQueue", "pass", 56),       // one policy for two queues
+            ("BillingDeadLetterQueue", "pass", 64), // BoolIfExists with a list
+            ("AuditQueue", "unknown", 100),     // the policy document is imported
+            // plan.json
+            ("aws_sqs_queue.orders", "pass", 8), // aws_sqs_queue_policy naming the queue's id
+            ("aws_sqs_queue.legacy", "pass", 38), // inline `policy`
+            ("aws_sqs_queue.jobs", "fail", 57),
+            ("aws_sqs_queue.audit", "unknown", 99), // the policy is computed at apply time
+            ("module.worker.aws_sqs_queue.dlq", "fail", 120),
+        ],
+    );
+}
+
+#[test]
+fn opensearch_encryption() {
+    let f = scan("opensearch-encryption");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("CatalogSearch", "fail", 13), // no EncryptionAtRestOptions: the Properties line
+            ("ProductSearch", "fail", 29), // EnforceHTTPS false on one branch of an undecidable `Fn::If`
+            // cfn.yaml
+            ("SearchDomain", "pass", 10),
+            ("LogsDomain", "fail", 34),
+            ("MetricsDomain", "fail", 43), // no node-to-node encryption
+            ("PublicDomain", "fail", 60),  // EnforceHTTPS false
+            ("DefaultTlsDomain", "fail", 70), // no TLSSecurityPolicy: the TLS 1.0 default
+            ("OldClientsDomain", "fail", 83), // Policy-Min-TLS-1-0-2019-07
+            ("ConfigurableDomain", "unknown", 90), // `!Ref` to a parameter without default
+            ("LegacyElasticsearch", "pass", 97), // AWS::Elasticsearch::Domain
+            // plan.json
+            ("aws_opensearch_domain.search", "pass", 8),
+            ("aws_opensearch_domain.logs", "fail", 81),
+            ("aws_opensearch_domain.metrics", "fail", 108), // domain_endpoint_options not configured
+            ("aws_opensearch_domain.traces", "fail", 178),  // tls_security_policy not configured
+            ("aws_elasticsearch_domain.legacy", "fail", 228),
+            ("aws_opensearch_domain.audit", "fail", 266), // node_to_node_encryption disabled
+            ("module.app.aws_opensearch_domain.this", "pass", 286),
+        ],
+    );
+    assert!(finding(&f, "ProductSearch")
+        .message
+        .ends_with("(when condition IsProd is false)"));
+}
+
+#[test]
+fn cloudfront_origin_https() {
+    let f = scan("cloudfront-origin-https");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("DocsDistribution", "fail", 24), // the second of two custom origins is http-only
+            ("StatusDistribution", "pass", 36),
+            // cfn.yaml
+            ("WebDistribution", "pass", 13), // a custom origin (https-only, TLSv1.2) and an S3 origin
+            ("PlainDistribution", "fail", 43), // http-only
+            ("MatchViewerDistribution", "fail", 58), // match-viewer
+            ("DefaultProtocolsDistribution", "fail", 73), // no OriginSSLProtocols: TLSv1 and SSLv3
+            ("OldProtocolsDistribution", "fail", 91), // TLSv1.1 listed
+            ("ConfigurableDistribution", "unknown", 107), // `!Ref` to a parameter without default
+            ("AssetsDistribution", "pass", 115), // S3 origins only
+            ("LegacyDistribution", "fail", 138), // the legacy CustomOrigin property
+            ("LegacyTlsDistribution", "fail", 153), // ... allowing TLSv1
+            // plan.json
+            ("aws_cloudfront_distribution.site", "pass", 8),
+            ("aws_cloudfront_distribution.api", "fail", 117),
+            ("aws_cloudfront_distribution.legacy", "fail", 201),
+            ("aws_cloudfront_distribution.assets", "pass", 255),
+            ("module.media.aws_cloudfront_distribution.this", "fail", 370),
+        ],
+    );
+    assert_eq!(
+        finding(&f, "DocsDistribution").message,
+        "distribution DocsDistribution reaches origin search with OriginProtocolPolicy http-only, so requests to it can travel in plain HTTP"
+    );
+}
+
+#[test]
+fn acm_certificate_dns_validation() {
+    let f = scan("acm-certificate-dns-validation");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("PortalCertificate", "fail", 9), // "email", in lower case
+            ("PortalWildcardCertificate", "pass", 12),
+            // cfn.yaml
+            ("ApiCertificate", "pass", 12),
+            ("MarketingCertificate", "fail", 29),
+            ("StatusCertificate", "fail", 36), // no ValidationMethod: CloudFormation defaults to email
+            ("ConfigurableCertificate", "unknown", 49), // `!Ref` to a parameter without default
+            ("EdgeCertificate", "pass", 51),   // HTTP validation renews unattended too
+            // plan.json
+            ("aws_acm_certificate.api", "pass", 8),
+            ("aws_acm_certificate.legacy", "fail", 49),
+            ("aws_acm_certificate.imported", "fail", 69), // ACM never renews imported certificates
+            ("module.edge.aws_acm_certificate.this", "pass", 103),
+        ],
+    );
+    assert!(
+        absent(&f, "InternalCertificate") && absent(&f, "aws_acm_certificate.internal"),
+        "private certificates need no validation"
+    );
+}
+
+#[test]
+fn listener_uses_acm_certificate() {
+    let f = scan("listener-uses-acm-certificate");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("IntranetClassic", "pass", 5),
+            ("IntranetListener", "fail", 29), // an ACM certificate and an IAM one
+            // cfn.yaml
+            ("HttpsListener", "pass", 35), // `!Ref` to an ACM certificate of the template
+            ("LegacyListener", "fail", 56), // `!GetAtt` of an AWS::IAM::ServerCertificate
+            ("MqttListener", "fail", 69),  // TLS listener with an IAM ARN
+            ("ApiListener", "pass", 74),   // `!Sub` ACM ARN: the literal parts decide
+            ("PartnerListener", "unknown", 95), // `!Ref` to a parameter without default
+            ("ExtraCertificates", "fail", 118), // AWS::ElasticLoadBalancingV2::ListenerCertificate
+            ("ClassicLoadBalancer", "fail", 131), // Classic HTTPS listener
+            ("IamDistribution", "fail", 150), // IamCertificateId
+            ("AcmDistribution", "pass", 154),
+            // plan.json
+            ("aws_lb_listener.https", "pass", 34), // via aws_acm_certificate_validation
+            ("aws_lb_listener.legacy", "fail", 74),
+            ("aws_lb_listener_certificate.old_brand", "fail", 123), // aws_iam_server_certificate.old.arn
+            ("aws_elb.classic", "pass", 127),
+            ("aws_cloudfront_distribution.cdn", "fail", 219),
+            ("module.api.aws_lb_listener.this", "pass", 233), // an ACM ARN read from a data source
+        ],
+    );
+    assert!(
+        absent(&f, "HttpListener") && absent(&f, "aws_lb_listener.http"),
+        "plain HTTP listeners have no certificate"
+    );
+}
+
+#[test]
+fn vpc_endpoints_for_s3_dynamodb() {
+    let f = scan("vpc-endpoints-for-s3-dynamodb");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("LegacyVpc", "fail", 5), // a NAT-routed private subnet, no endpoint
+            ("ZonalVpc", "fail", 17), // the S3 gateway endpoint is in one of two private route tables
+            // cfn.yaml
+            ("AppVpc", "pass", 11), // both gateway endpoints (`!Sub` and `!Join` service names)
+            ("DataVpc", "fail", 68), // S3 only
+            ("MirrorVpc", "unknown", 158), // the endpoint's service is a parameter without default
+            ("StreamVpc", "fail", 166), // the DynamoDB gateway endpoint is in no route table
+            // plan.json
+            ("aws_vpc.main", "pass", 8), // route_table_ids, and an aws_vpc_endpoint_route_table_association
+            ("aws_vpc.batch", "fail", 135), // an aws_route to the NAT gateway, no endpoints
+            ("aws_vpc.jobs", "fail", 273), // S3 only
+            ("aws_vpc.stream", "fail", 374), // the DynamoDB endpoint is in no route table
+            ("module.network.aws_vpc.this", "fail", 495), // the S3 endpoint is in no route table
+        ],
+    );
+    assert!(
+        absent(&f, "PublicVpc") && absent(&f, "aws_vpc.edge"),
+        "VPCs without NAT-routed subnets are not judged"
+    );
+}
+
+#[test]
+fn lambda_env_encryption() {
+    let f = scan("lambda-env-encryption");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("InvoiceFunction", "fail", 12), // KmsKeyArn ""
+            ("LedgerFunction", "pass", 16),  // a customer key's ARN
+            // cfn.yaml
+            ("ApiFunction", "pass", 36), // `!GetAtt` of a key of the template
+            ("WorkerFunction", "fail", 53), // no KmsKeyArn: the Properties line
+            ("ManagedKeyFunction", "fail", 84), // `!Sub ...:alias/aws/lambda`
+            ("ExportFunction", "unknown", 104), // `!Ref` to a parameter without default
+            ("NotifyFunction", "fail", 111), // AWS::Serverless::Function
+            // plan.json
+            ("aws_lambda_function.api", "pass", 26), // kms_key_arn = aws_kms_key.lambda.arn
+            ("aws_lambda_function.worker", "fail", 85),
+            ("module.etl.aws_lambda_function.this", "fail", 123), // the alias/aws/lambda ARN
+        ],
+    );
+    for id in [
+        "HealthFunction",
+        "EmptyEnvironmentFunction",
+        "aws_lambda_function.cron",
+    ] {
+        assert!(absent(&f, id), "{id} has no environment variables");
+    }
+    assert_eq!(
+        finding(&f, "ManagedKeyFunction").message,
+        "function ManagedKeyFunction encrypts its environment variables with an AWS managed key (arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:alias/aws/lambda)"
+    );
+}
+
+#[test]
+fn ebs_snapshot_copy_encrypted() {
+    let f = scan("ebs-snapshot-copy-encrypted");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("LedgerRestore", "pass", 5), // Encrypted "true"
+            ("LedgerArchiveRestore", "fail", 20),
+            // cfn.yaml
+            ("RestoredDataVolume", "pass", 13),
+            ("RestoredLogsVolume", "fail", 24), // no Encrypted: the Properties line
+            ("RestoredScratchVolume", "fail", 34),
+            ("ConfigurableRestore", "unknown", 49), // `!Ref` to a parameter without default
+            // plan.json
+            ("aws_ebs_volume.restored", "pass", 8),
+            ("aws_ebs_volume.data", "fail", 33), // `encrypted` not configured
+            ("aws_ebs_snapshot_copy.dr", "pass", 63),
+            ("aws_ebs_snapshot_copy.archive", "fail", 88),
+            ("aws_ami_copy.golden", "fail", 110),
+            ("module.backup.aws_ebs_snapshot_copy.this", "pass", 121),
+        ],
+    );
+    assert!(
+        absent(&f, "EmptyVolume") && absent(&f, "aws_ebs_volume.scratch"),
+        "volumes not made from a snapshot are ebs-volume-encryption's"
+    );
+}
+
+#[test]
+fn shield_advanced_protection() {
+    let f = scan("shield-advanced-protection");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("StoreDistribution", "pass", 5), // ResourceArn is a `Fn::Join` naming the distribution
+            ("MediaDistribution", "fail", 22),
+            // cfn.yaml
+            ("WebLoadBalancer", "pass", 13),
+            ("AdminLoadBalancer", "fail", 25),
+            ("PartnerLoadBalancer", "unknown", 46), // Scheme from a parameter without default
+            ("SiteDistribution", "pass", 49),       // `!Sub ...:distribution/${SiteDistribution}`
+            ("DocsDistribution", "fail", 71), // the only CloudFront protection names another distribution
+            // plan.json
+            ("aws_lb.web", "pass", 8),
+            ("aws_lb.api", "fail", 43), // `internal` not configured: internet-facing
+            ("aws_cloudfront_distribution.cdn", "pass", 86),
+            ("module.site.aws_cloudfront_distribution.this", "fail", 167),
+        ],
+    );
+    for id in [
+        "InternalLoadBalancer",
+        "MqttLoadBalancer",
+        "aws_lb.internal",
+    ] {
+        assert!(absent(&f, id), "{id} is not an internet-facing ALB");
+    }
+    assert!(f
+        .iter()
+        .all(|x| x.severity == deadbolt::compile::ir::Severity::Info));
+}
+
+#[test]
+fn no_plaintext_secrets() {
+    let f = scan("no-plaintext-secrets");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("SlackSecret", "fail", 13), // a password inside a literal SecretString JSON
+            ("GeneratedSecret", "pass", 16), // GenerateSecretString
+            ("${Channel}Worker", "unknown", 32), // Fn::ForEach over a parameter without default
+            // cfn.yaml
+            ("ApiFunction", "pass", 21), // NoEcho parameter, an ARN, names about secrets
+            ("PaymentsFunction", "fail", 49), // Stripe live key
+            ("WebhookFunction", "fail", 62), // a token from a parameter without NoEcho
+            ("ReportsFunction", "pass", 64), // dynamic references
+            ("GeocoderFunction", "fail", 85), // an API key in inline code
+            ("AppTaskDefinition", "fail", 107), // ECS Environment {Name, Value}
+            ("WorkerTaskDefinition", "pass", 112), // ECS Secrets only
+            ("DatabasePasswordParameter", "fail", 129), // SSM String named as a password
+            ("DatabaseHostParameter", "pass", 131),
+            ("BastionHost", "fail", 143),  // `mysql -p...` in user data
+            ("AppServer", "pass", 151),    // user data that reads Secrets Manager
+            ("ReportServer", "fail", 170), // cfn-init file content
+            ("WorkerLaunchTemplate", "fail", 185), // a private key written by user data
+            ("BuildProject", "fail", 213), // CodeBuild PLAINTEXT variable (the PARAMETER_STORE one passes)
+            ("OrdersDatabase", "pass", 218), // MasterUserPassword from a NoEcho parameter
+            ("Directory", "fail", 233),    // the NoEcho parameter's Default is in the template
+            ("DeployerSecretParameter", "fail", 248), // `!GetAtt Key.SecretAccessKey`
+            // plan.json
+            ("aws_lambda_function.api", "fail", 26),
+            ("aws_lambda_function.worker", "pass", 36),
+            ("aws_ecs_task_definition.app", "fail", 72), // container_definitions JSON
+            ("aws_ecs_task_definition.worker", "pass", 84),
+            ("aws_ssm_parameter.slack", "fail", 137), // Slack webhook in a String parameter
+            ("aws_ssm_parameter.flags", "pass", 144),
+            ("aws_instance.bastion", "fail", 173), // credentials file in user_data_base64
+            ("aws_launch_template.web", "pass", 180),
+            ("aws_codebuild_project.orders", "fail", 222),
+            ("module.ci.aws_ssm_parameter.deployer_secret", "fail", 269), // aws_iam_access_key.secret
+        ],
+    );
+    assert!(
+        absent(&f, "aws_ssm_parameter.db_password"),
+        "SecureString parameters are encrypted"
+    );
+    assert_eq!(
+        finding(&f, "BastionHost").message,
+        "BastionHost has a secret in plain text at UserData (line 4): password (**************); 1 found in all"
+    );
+    assert_eq!(
+        finding(&f, "aws_instance.bastion").message,
+        "aws_instance.bastion has a secret in plain text at user_data_base64 (base64, line 5): AWS access key ID (AKIA****************); 2 found in all"
+    );
+    // No message shows a secret of the fixtures.
+    for secret in [
+        "S3cret-Root-99",
+        "sk_live_51Hq",
+        "Orders-Db-2024",
+        "Adm1n-Passw0rd",
+        "Rep0rts-Reader",
+        "npm_q7Rk",
+        "AKIAZ3MHQWERTYUIOP7Q",
+        "Slack-Notif",
+    ] {
+        assert!(
+            f.iter().all(|x| !x.message.contains(secret)),
+            "{secret} leaked into a message"
+        );
+    }
+}

@@ -145,6 +145,19 @@ COVERED = [
     "AWS::IAM::ManagedPolicy",
     "AWS::IAM::User",
     "AWS::IAM::InstanceProfile",
+    # in-transit, certificate, secret and edge-protection checks (issue 14)
+    "AWS::Redshift::ClusterParameterGroup",
+    "AWS::ElasticLoadBalancingV2::ListenerCertificate",
+    "AWS::IAM::ServerCertificate",
+    "AWS::IAM::AccessKey",
+    "AWS::ECS::TaskDefinition",
+    "AWS::SSM::Parameter",
+    "AWS::CodeBuild::Project",
+    "AWS::Shield::Protection",
+    "AWS::DirectoryService::MicrosoftAD",
+    "AWS::DirectoryService::SimpleAD",
+    "AWS::DMS::Endpoint",
+    "AWS::AmazonMQ::Broker",
 ]
 
 SCHEMA_PREFIX = "cfnlint/data/schemas/"

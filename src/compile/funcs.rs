@@ -83,6 +83,9 @@ pub const FUNCS: &[FuncSpec] = &[
     spec("is_ip", Func::IsIp, 1, 1, &[Any], Bool, "whether the value is an IPv4 or IPv6 address (CloudTrail's sourceIPAddress may be a name)"),
     spec("waf.first_not_blocked", Func::WafFirstNotBlocked, 2, 2, &[Any, Str], Any, "evaluates the web ACL (AWS WAFv2 semantics) over a request corpus (\"attacks\" is bundled) and returns the first request it does not block or challenge: request, action, rule, index, approximations; missing when it stops them all"),
     spec("waf.first_not_allowed", Func::WafFirstNotAllowed, 2, 2, &[Any, Str], Any, "evaluates the web ACL over a request corpus (\"benign\" is bundled) and returns the first request it does not allow: request, action, rule, index, approximations; missing when it allows them all"),
+    spec("secrets.find", Func::SecretsFind, 1, 2, &[Any, Str], List, "the secrets kept in plain text in a resource, property or string (optionally held under the name given second): a list of maps with rule, kind, key, path, line, location and redacted"),
+    spec("secrets.entropy", Func::SecretsEntropy, 1, 1, &[Str], Num, "the Shannon entropy of a string, in bits per character"),
+    spec("unknown", Func::Unknown, 1, 1, &[Str], Any, "a value that cannot be known statically, for the reason given: `x or unknown(\"why\")` makes a result unknown instead of failed"),
     spec("known", Func::Known, 1, 1, &[Any], Bool, "whether the value is known statically (false for an unresolved parameter or a Terraform value known only after apply)"),
 ];
 

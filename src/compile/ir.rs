@@ -213,6 +213,9 @@ pub enum Func {
     IsIp,
     WafFirstNotBlocked,
     WafFirstNotAllowed,
+    SecretsFind,
+    SecretsEntropy,
+    Unknown,
 }
 
 #[derive(Clone, Debug)]

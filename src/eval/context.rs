@@ -326,32 +326,37 @@ impl<'d> Ctx<'d> {
         let Some(name) = cond.as_str() else {
             return It::unknown("Fn::If condition is not a name", pos);
         };
-        let branch = match self.decide(name) {
-            Some(b) => b,
-            None => {
-                let chosen = self
-                    .assign
-                    .borrow()
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, b)| *b);
-                match chosen {
-                    Some(b) => b,
-                    None => {
-                        let mut pending = self.pending.borrow_mut();
-                        if pending.is_none() {
-                            *pending = Some(name.to_string());
-                        }
-                        true
-                    }
-                }
-            }
-        };
+        let branch = self.condition_in_run(name);
         let mut it = self.resolve_doc(if branch { yes } else { no }, pos);
         if !it.is_missing() {
             it.specific = true;
         }
         it
+    }
+
+    /// Whether condition `name` holds in this run: decided by parameter values,
+    /// or the branch chosen for this run; the first undecidable one without a
+    /// choice is recorded so the runner evaluates both ways.
+    pub fn condition_in_run(&self, name: &str) -> bool {
+        if let Some(b) = self.decide(name) {
+            return b;
+        }
+        let chosen = self
+            .assign
+            .borrow()
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| *b);
+        match chosen {
+            Some(b) => b,
+            None => {
+                let mut pending = self.pending.borrow_mut();
+                if pending.is_none() {
+                    *pending = Some(name.to_string());
+                }
+                true
+            }
+        }
     }
 
     /// The value of a named condition from parameter values, if it can be known.
@@ -517,11 +522,47 @@ impl<'d> Ctx<'d> {
             return It::unknown("Fn::Join of a list known only at deploy time", pos);
         };
         let mut parts = Vec::new();
-        for it in items {
-            match scalar_text(&it.v) {
-                Some(t) => parts.push(t),
-                None => return It::unknown("Fn::Join of a value known only at deploy time", pos),
+        // What is known of a join with deploy-time parts (`com.amazonaws.${?}.s3`),
+        // as for `Fn::Sub`: the literal parts, `${Name}` for a reference.
+        let mut deploy_time = false;
+        let raw = list.as_seq().filter(|r| r.len() == items.len());
+        for (i, it) in items.into_iter().enumerate() {
+            let raw_ref = raw
+                .and_then(|r| r[i].intrinsic())
+                .filter(|(n, _)| *n == "Ref")
+                .and_then(|(_, a)| a.as_str());
+            match (&it.v, scalar_text(&it.v)) {
+                (_, Some(t)) => parts.push(t),
+                (V::Unknown { target: None, .. }, _) if raw_ref.is_some() => {
+                    deploy_time = true;
+                    parts.push(format!("${{{}}}", raw_ref.unwrap_or("?")));
+                }
+                (
+                    V::Unknown {
+                        target: Some(t), ..
+                    },
+                    _,
+                ) => {
+                    deploy_time = true;
+                    let id = self.resource_id(t.res);
+                    parts.push(match &t.attr {
+                        Some(a) => format!("${{{id}.{a}}}"),
+                        None => format!("${{{id}}}"),
+                    });
+                }
+                (V::Unknown { shape, .. }, _) => {
+                    deploy_time = true;
+                    parts.push(shape.as_deref().unwrap_or("${?}").to_string());
+                }
+                _ => return It::unknown("Fn::Join of a value known only at deploy time", pos),
             }
+        }
+        if deploy_time {
+            let mut it = It::unknown("Fn::Join of a value known only at deploy time", pos);
+            if let V::Unknown { shape, .. } = &mut it.v {
+                *shape = Some(parts.join(&sep).into());
+            }
+            return it;
         }
         It::new(V::Str(Cow::Owned(parts.join(&sep))), pos)
     }

@@ -16,6 +16,28 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
     let pos = args.first().map(|a| a.pos).unwrap_or(here);
     // Unknown arguments make unknown results, except where existence is the point;
     // functions about resources take references, whose target is known.
+    // What a `Fn::Sub`/`Fn::Join` with deploy-time parts is known to start with,
+    // end with or contain (`com.amazonaws.${AWS::Region}.s3` ends with `.s3`).
+    if let (Func::StartsWith | Func::EndsWith | Func::Contains, Some(a), Some(b)) =
+        (f, args.first(), args.get(1))
+    {
+        if let (
+            V::Unknown {
+                shape: Some(shape), ..
+            },
+            Some(needle),
+        ) = (&a.v, scalar_text(&b.v))
+        {
+            return match shaped_text_test(f, shape, &needle) {
+                Some(found) => It {
+                    v: V::Bool(found),
+                    pos,
+                    specific: false,
+                },
+                None => a.clone(),
+            };
+        }
+    }
     let takes_refs = matches!(
         f,
         Func::Deref
@@ -28,7 +50,12 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
     );
     if !matches!(
         f,
-        Func::Coalesce | Func::RefersTo | Func::ToList | Func::Known | Func::Configured
+        Func::Coalesce
+            | Func::RefersTo
+            | Func::ToList
+            | Func::Known
+            | Func::Configured
+            | Func::SecretsFind
     ) {
         if let Some(u) = args
             .iter()
@@ -188,6 +215,12 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| types.contains(&r.rtype))
+                // A resource whose Condition is false in this run does not exist.
+                .filter(|(_, r)| {
+                    r.condition
+                        .as_deref()
+                        .is_none_or(|c| ctx.condition_in_run(c))
+                })
                 .map(|(i, r)| It::new(V::Res(i), r.pos))
                 .collect();
             It::new(V::List(Rc::new(items)), here)
@@ -254,6 +287,9 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
         Func::IsIp => boolean(s(0).is_some_and(|t| t.trim().parse::<IpAddr>().is_ok())),
         Func::WafFirstNotBlocked => super::waf_fns::first_not_blocked(ctx, &args, pos),
         Func::WafFirstNotAllowed => super::waf_fns::first_not_allowed(ctx, &args, pos),
+        Func::SecretsFind => super::secrets_fns::find(ctx, &args, here),
+        Func::SecretsEntropy => super::secrets_fns::entropy(&args[0], pos),
+        Func::Unknown => It::unknown(s(0).unwrap_or_default(), here),
         Func::Known => boolean(!matches!(args[0].v, V::Unknown { .. })),
         Func::Configured => boolean(!matches!(
             args[0].v,
@@ -265,6 +301,50 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
             .cloned()
             .unwrap_or_else(|| It::missing(pos)),
     }
+}
+
+/// The literal parts of a `Fn::Sub` template, around its `${...}` placeholders.
+fn shape_segments(shape: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = shape;
+    while let Some(start) = rest.find("${") {
+        out.push(&rest[..start]);
+        match rest[start..].find('}') {
+            Some(end) => rest = &rest[start + end + 1..],
+            None => {
+                rest = "";
+                break;
+            }
+        }
+    }
+    out.push(rest);
+    out
+}
+
+/// `starts_with`, `ends_with` or `contains` on a partly known string: `Some`
+/// when its literal parts decide, `None` when the deploy-time parts could.
+fn shaped_text_test(f: Func, shape: &str, needle: &str) -> Option<bool> {
+    let segs = shape_segments(shape);
+    let (first, last) = (segs[0], segs[segs.len() - 1]);
+    match f {
+        Func::StartsWith if first.starts_with(needle) => Some(true),
+        Func::StartsWith if needle.starts_with(first) => None,
+        Func::StartsWith => Some(false),
+        Func::EndsWith if last.ends_with(needle) => Some(true),
+        Func::EndsWith if needle.ends_with(last) => None,
+        Func::EndsWith => Some(false),
+        _ if segs.iter().any(|s| s.contains(needle)) => Some(true),
+        _ => None,
+    }
+}
+
+/// The resource names a `Fn::Sub`/`Fn::Join` template splices in: `${Dist}`,
+/// `${Dist.Id}`.
+fn shape_refs(shape: &str) -> impl Iterator<Item = &str> {
+    shape.split("${").skip(1).filter_map(|p| {
+        let inner = p.split('}').next()?;
+        Some(inner.split('.').next().unwrap_or(inner).trim())
+    })
 }
 
 fn refers_to<'d>(ctx: &Ctx<'d>, v: &It<'d>, target: usize, pos: Pos) -> It<'d> {
@@ -297,6 +377,31 @@ fn refers_to<'d>(ctx: &Ctx<'d>, v: &It<'d>, target: usize, pos: Pos) -> It<'d> {
                 })
             });
             It::new(V::Bool(named || r.id == *s), pos)
+        }
+        // `!Sub arn:aws:cloudfront::${AWS::AccountId}:distribution/${Dist}` names
+        // Dist. A template whose every placeholder is a pseudo parameter, a
+        // parameter or another resource cannot name it: those are all known
+        // before (or apart from) the resource's own id.
+        V::Unknown { shape: Some(t), .. } => {
+            let id = &ctx.tpl.resources[target].id;
+            let mut names = shape_refs(t).peekable();
+            if names.peek().is_none() {
+                return v.clone();
+            }
+            let mut other = true;
+            for name in names {
+                if name == id {
+                    return It::new(V::Bool(true), pos);
+                }
+                other &= name.starts_with("AWS::")
+                    || ctx.tpl.parameters.contains_key(name)
+                    || ctx.tpl.resources.iter().any(|r| r.id == name);
+            }
+            if other {
+                It::new(V::Bool(false), pos)
+            } else {
+                v.clone()
+            }
         }
         V::Unknown { .. } => v.clone(),
         _ => It::new(V::Bool(false), pos),

@@ -8,6 +8,7 @@ mod keystore;
 mod kms_fns;
 pub mod records;
 mod run;
+mod secrets_fns;
 mod value;
 mod waf_fns;
 

@@ -244,6 +244,8 @@ fn write_value(out: &mut String, v: &V<'_>, rid: &dyn Fn(usize) -> String, depth
         V::Unknown {
             target: Some(t), ..
         } => out.push_str(&t.text),
+        // What is known of a `Fn::Sub`/`Fn::Join` built at deploy time.
+        V::Unknown { shape: Some(s), .. } => out.push_str(&crate::terminal::clip(s, MAX_SHOWN)),
         V::Unknown { .. } => out.push_str("(unknown)"),
         V::Null => out.push_str("null"),
         V::Bool(b) => {
