@@ -62,8 +62,10 @@ pub struct ScanArgs {
     /// Also write GitHub Actions annotations to FILE.
     #[arg(long, value_name = "FILE", help_heading = "Extra reports")]
     pub github: Option<PathBuf>,
-    /// Exit 1 when a failure has at least this severity.
-    #[arg(long, value_name = "SEVERITY", default_value = "info", value_parser = parse_severity)]
+    /// Exit 1 when a failure has at least this severity. The default, low, leaves
+    /// informational findings (such as a missing paid Shield Advanced protection)
+    /// in the reports without failing the gate; `--fail-on info` fails on them too.
+    #[arg(long, value_name = "SEVERITY", default_value = "low", value_parser = parse_severity)]
     pub fail_on: Severity,
     /// Also exit 1 when a result is unknown (a value that cannot be known statically).
     #[arg(long)]
@@ -398,7 +400,7 @@ fn render(
         Format::Junit => report::junit::render(findings, &checked.policies, errors),
         Format::Github => report::github::render(findings, errors),
         Format::Human => {
-            let stats = stats_line(outcome, checked.policies.len());
+            let stats = stats_line(outcome, checked.policies.len(), checked.detections.len());
             let opts = HumanOptions {
                 color,
                 show_passes: a.show_passes,
@@ -416,7 +418,7 @@ fn render(
 }
 
 /// "29 resources in 2 templates and 1 plan, 25 policies".
-fn stats_line(o: &ScanOutcome, policies: usize) -> String {
+fn stats_line(o: &ScanOutcome, policies: usize, detections: usize) -> String {
     let count =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let cfn = o.templates - o.plans;
@@ -435,9 +437,10 @@ fn stats_line(o: &ScanOutcome, policies: usize) -> String {
     );
     if o.logs > 0 {
         line.push_str(&format!(
-            "; {} in {}",
+            "; {} in {}, {}",
             count(o.records, "log record", "log records"),
-            count(o.logs, "log file", "log files")
+            count(o.logs, "log file", "log files"),
+            count(detections, "detection", "detections")
         ));
     }
     line
