@@ -25,6 +25,8 @@ pub enum Format {
     Sarif,
     Junit,
     Github,
+    /// The detections' GuardDuty findings, as GuardDuty's GetFindings returns them.
+    Guardduty,
 }
 
 #[derive(Args)]
@@ -62,6 +64,9 @@ pub struct ScanArgs {
     /// Also write GitHub Actions annotations to FILE.
     #[arg(long, value_name = "FILE", help_heading = "Extra reports")]
     pub github: Option<PathBuf>,
+    /// Also write the detections' GuardDuty findings to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Extra reports")]
+    pub guardduty: Option<PathBuf>,
     /// Exit 1 when a failure has at least this severity. The default, low, leaves
     /// informational findings (such as a missing paid Shield Advanced protection)
     /// in the reports without failing the gate; `--fail-on info` fails on them too.
@@ -230,6 +235,7 @@ pub fn run_scan(a: ScanArgs) -> u8 {
         (&a.junit, Format::Junit),
         (&a.json, Format::Json),
         (&a.github, Format::Github),
+        (&a.guardduty, Format::Guardduty),
     ] {
         if let Some(path) = path {
             ok &= write_file(
@@ -399,6 +405,7 @@ fn render(
         Format::Sarif => report::sarif::render(findings, &checked.policies, errors),
         Format::Junit => report::junit::render(findings, &checked.policies, errors),
         Format::Github => report::github::render(findings, errors),
+        Format::Guardduty => report::guardduty::render(findings, &checked.detections, errors),
         Format::Human => {
             let stats = stats_line(outcome, checked.policies.len(), checked.detections.len());
             let opts = HumanOptions {

@@ -185,6 +185,43 @@ fn finding_id(parts: &[&str]) -> String {
     format!("{h:016x}{h2:016x}")
 }
 
+/// Account and region from an S3 delivery key when the records do not say
+/// (v2 flow logs have neither field): AWS names delivered objects
+/// `ACCOUNT_vpcflowlogs_REGION_...` and `ACCOUNT_CloudTrail_REGION_...`.
+pub fn fill_from_key(gd: &mut J, path: &str) {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let mut parts = name.split('_');
+    let (Some(account), Some(_service), Some(region)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return;
+    };
+    let is_account = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    let is_region = region.split('-').count() >= 3
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !is_account || !is_region {
+        return;
+    }
+    let mut changed = false;
+    if gd["accountId"].is_null() {
+        gd["accountId"] = json!(account);
+        changed = true;
+    }
+    if gd["region"].is_null() {
+        gd["region"] = json!(region);
+        changed = true;
+    }
+    if changed {
+        gd["arn"] = json!(format!(
+            "arn:aws:guardduty:{}:{}:detector/deadbolt/finding/{}",
+            gd["region"].as_str().unwrap_or(""),
+            gd["accountId"].as_str().unwrap_or(""),
+            gd["id"].as_str().unwrap_or("")
+        ));
+    }
+}
+
 /// The GuardDuty finding of an alert.
 pub fn guardduty(
     d: &Detection,
@@ -284,6 +321,7 @@ pub fn guardduty(
         "accountId": account,
         "region": region,
         "partition": "aws",
+        "arn": format!("arn:aws:guardduty:{}:{}:detector/deadbolt/finding/{id}", region.as_str().unwrap_or(""), account.as_str().unwrap_or("")),
         "id": id,
         "type": d.finding_type,
         "resource": resource,
@@ -305,5 +343,29 @@ mod tests {
         assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(iso(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
         assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn account_and_region_from_delivery_keys() {
+        let blank = || json!({"accountId": null, "region": null, "id": "f1"});
+        let mut gd = blank();
+        fill_from_key(
+            &mut gd,
+            "logs/AWSLogs/123456789012/vpcflowlogs/eu-west-2/2024/01/02/123456789012_vpcflowlogs_eu-west-2_fl-0abc_20240102T0000Z_1a2b.log.gz",
+        );
+        assert_eq!(gd["accountId"], "123456789012");
+        assert_eq!(gd["region"], "eu-west-2");
+        assert_eq!(
+            gd["arn"],
+            "arn:aws:guardduty:eu-west-2:123456789012:detector/deadbolt/finding/f1"
+        );
+        // A name that is not a delivery key, and a record that already says.
+        let mut gd = blank();
+        fill_from_key(&mut gd, "flows/default_v2_log.log");
+        assert!(gd["region"].is_null());
+        let mut gd = json!({"accountId": "111122223333", "region": "us-east-1", "id": "f1"});
+        fill_from_key(&mut gd, "999999999999_CloudTrail_ap-south-1_x.json.gz");
+        assert_eq!(gd["region"], "us-east-1");
+        assert_eq!(gd["accountId"], "111122223333");
     }
 }

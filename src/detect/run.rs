@@ -286,7 +286,8 @@ fn alert_result(
     };
     let message = engine.message(a);
     let evidence = evidence(d, &info, params);
-    let gd = finding::guardduty(d, a, &info, &message, evidence);
+    let mut gd = finding::guardduty(d, a, &info, &message, evidence);
+    finding::fill_from_key(&mut gd, &display);
     Finding {
         policy: d.id.clone(),
         severity: d.severity,

@@ -2,6 +2,7 @@
 
 pub mod atomic;
 pub mod github;
+pub mod guardduty;
 pub mod human;
 pub mod json;
 pub mod junit;
