@@ -288,7 +288,8 @@ impl Layout {
     }
 
     /// Parse `line` (no line ending), appending one value per field to `out`.
-    /// On error nothing is appended.
+    /// On error nothing is appended. One pass: each field is parsed while it
+    /// is scanned.
     #[inline]
     pub fn parse_line<'t>(
         &self,
@@ -296,50 +297,81 @@ impl Layout {
         out: &mut Vec<FlowValue<'t>>,
     ) -> Result<FlowStatus, LineError> {
         let b = line.as_bytes();
-        let n = self.kinds.len();
+        let len = b.len();
         let base = out.len();
         let mut i = 0;
-        let mut k = 0;
-        loop {
-            while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+        for (k, &(kind, max)) in self.kinds.iter().enumerate() {
+            while i < len && is_sep(b[i]) {
                 i += 1;
             }
-            if i >= b.len() {
-                break;
+            if i >= len {
+                out.truncate(base);
+                return Err(LineError::Count { found: k });
             }
             let start = i;
-            while i < b.len() && b[i] != b' ' && b[i] != b'\t' {
-                i += 1;
-            }
-            if k < n {
-                let tok = &line[start..i];
-                let (kind, max) = self.kinds[k];
-                let v = if tok == "-" {
-                    Some(FlowValue::Absent)
-                } else {
-                    match kind {
-                        Kind::Int => parse_uint(tok.as_bytes(), max).map(FlowValue::Int),
-                        Kind::Ip => parse_ip(tok).map(FlowValue::Ip),
-                        Kind::Str => Some(FlowValue::Str(tok)),
+            let value = match kind {
+                Kind::Int => {
+                    let mut v: u64 = 0;
+                    while i < len {
+                        let d = b[i].wrapping_sub(b'0');
+                        if d > 9 || i - start >= 19 {
+                            break;
+                        }
+                        v = v * 10 + u64::from(d);
+                        i += 1;
                     }
-                };
-                match v {
-                    Some(v) => out.push(v),
+                    if i > start && (i == len || is_sep(b[i])) && v <= max as u64 {
+                        Some(FlowValue::Int(v as i64))
+                    } else {
+                        None
+                    }
+                }
+                Kind::Ip => match parse_ipv4_at(b, &mut i) {
+                    Some(a) => Some(FlowValue::Ip(IpAddr::V4(a))),
                     None => {
+                        i = token_end(b, start);
+                        parse_other_ip(&line[start..i])
+                    }
+                },
+                Kind::Str => {
+                    i = token_end(b, start);
+                    match &line[start..i] {
+                        "-" => Some(FlowValue::Absent),
+                        t => Some(FlowValue::Str(t)),
+                    }
+                }
+            };
+            let value = match value {
+                Some(v) => v,
+                None => {
+                    let end = token_end(b, start);
+                    if &b[start..end] == b"-" {
+                        i = end;
+                        FlowValue::Absent
+                    } else {
                         out.truncate(base);
                         return Err(LineError::Value {
                             index: k,
                             start,
-                            end: i,
+                            end,
                         });
                     }
                 }
-            }
-            k += 1;
+            };
+            out.push(value);
         }
-        if k != n {
+        while i < len && is_sep(b[i]) {
+            i += 1;
+        }
+        if i < len {
+            let extra = line[i..]
+                .split([' ', '\t'])
+                .filter(|t| !t.is_empty())
+                .count();
             out.truncate(base);
-            return Err(LineError::Count { found: k });
+            return Err(LineError::Count {
+                found: self.kinds.len() + extra,
+            });
         }
         let values = &out[base..];
         if let Some(a) = self.action {
@@ -420,63 +452,64 @@ impl Layout {
     }
 }
 
-/// A non-negative decimal integer no larger than `max`.
 #[inline]
-fn parse_uint(t: &[u8], max: i64) -> Option<i64> {
-    if t.is_empty() || t.len() > 19 {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in t {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        v = v * 10 + u64::from(d);
-    }
-    if v > max as u64 {
-        return None;
-    }
-    Some(v as i64)
+fn is_sep(c: u8) -> bool {
+    c == b' ' || c == b'\t'
 }
 
 #[inline]
-fn parse_ip(t: &str) -> Option<IpAddr> {
-    let b = t.as_bytes();
-    if b.contains(&b':') {
-        return t.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6);
+fn token_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && !is_sep(b[i]) {
+        i += 1;
     }
+    i
+}
+
+/// A dotted-quad IPv4 address starting at `*i` and ending at a separator or
+/// the end of the line; `*i` moves past it. No leading zeros: `010.0.0.1` is
+/// octal to some tools and decimal to others.
+#[inline]
+fn parse_ipv4_at(b: &[u8], i: &mut usize) -> Option<Ipv4Addr> {
+    let mut j = *i;
     let mut octets = [0u8; 4];
-    let mut idx = 0;
-    let mut val: u32 = 0;
-    let mut digits = 0;
-    for &c in b {
-        if c == b'.' {
-            if digits == 0 || idx == 3 {
+    for (n, octet) in octets.iter_mut().enumerate() {
+        let start = j;
+        let mut v: u32 = 0;
+        while j < b.len() && j - start < 3 {
+            let d = b[j].wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v * 10 + u32::from(d);
+            j += 1;
+        }
+        if j == start || v > 255 || (j - start > 1 && b[start] == b'0') {
+            return None;
+        }
+        *octet = v as u8;
+        if n < 3 {
+            if b.get(j) != Some(&b'.') {
                 return None;
             }
-            octets[idx] = val as u8;
-            idx += 1;
-            val = 0;
-            digits = 0;
-        } else {
-            let d = c.wrapping_sub(b'0');
-            // No leading zeros: `010.0.0.1` is octal to some tools, decimal to others.
-            if d > 9 || (digits > 0 && val == 0) {
-                return None;
-            }
-            val = val * 10 + u32::from(d);
-            digits += 1;
-            if val > 255 {
-                return None;
-            }
+            j += 1;
         }
     }
-    if idx != 3 || digits == 0 {
+    if j < b.len() && !is_sep(b[j]) {
         return None;
     }
-    octets[3] = val as u8;
-    Some(IpAddr::V4(Ipv4Addr::from(octets)))
+    *i = j;
+    Some(Ipv4Addr::from(octets))
+}
+
+/// An address that is not a plain dotted quad: IPv6 (or nothing valid).
+fn parse_other_ip(t: &str) -> Option<FlowValue<'_>> {
+    if t.contains(':') {
+        t.parse::<std::net::Ipv6Addr>()
+            .ok()
+            .map(|a| FlowValue::Ip(IpAddr::V6(a)))
+    } else {
+        None
+    }
 }
 
 /// Whether a line reads as a header (field names, not data): every token is a

@@ -127,7 +127,7 @@ fn saturate(line: u64) -> u32 {
 /// otherwise `--flowlog-format` or the default version-2 format.
 fn plan(first: &TextChunk, opts: &LogOptions) -> Result<Plan, (Pos, String)> {
     let mut line_no = first.first_line;
-    for raw in first.data.split(|&b| b == b'\n') {
+    for raw in first.bytes().split(|&b| b == b'\n') {
         let text = String::from_utf8_lossy(raw);
         let text = text.trim_end_matches('\r');
         if text.trim().is_empty() {
@@ -195,10 +195,10 @@ fn parse_chunk(chunk: &TextChunk, plan: &Plan, errs: &Errors, sink: &(dyn Fn(Chu
     let n = layout.len().max(1);
     let mut values: Vec<FlowValue<'_>> = Vec::with_capacity(BATCH * n);
     let mut meta: Vec<(u32, FlowStatus, &str)> = Vec::with_capacity(BATCH);
-    let whole = std::str::from_utf8(&chunk.data).ok();
+    let whole = std::str::from_utf8(chunk.bytes()).ok();
     let mut line_no = chunk.first_line;
     let mut start = 0;
-    let data = &chunk.data[..];
+    let data = chunk.bytes();
     while start < data.len() {
         let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
         let raw = &data[start..end];
@@ -206,7 +206,10 @@ fn parse_chunk(chunk: &TextChunk, plan: &Plan, errs: &Errors, sink: &(dyn Fn(Chu
         line_no += 1;
         start = end + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if raw.iter().all(|&b| b == b' ' || b == b'\t') {
+        // Blank lines are skipped; checking the first byte first keeps this cheap.
+        if raw.first().is_none_or(|&b| b == b' ' || b == b'\t')
+            && raw.iter().all(|&b| b == b' ' || b == b'\t')
+        {
             continue;
         }
         if raw.len() > plan.max_line {

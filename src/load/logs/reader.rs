@@ -87,10 +87,18 @@ pub(crate) fn describe_read_error(e: &io::Error, gzip: bool, last_good: &str) ->
     format!("read error ({e}); {last_good}, the rest was not read")
 }
 
-/// A piece of a line-oriented log: whole lines, the number of the first one.
+/// A piece of a line-oriented log: whole lines (`data[..len]`), the number of
+/// the first one. Bytes past `len` are left over from the buffer's earlier use.
 pub(crate) struct TextChunk {
     pub data: Vec<u8>,
+    pub len: usize,
     pub first_line: u64,
+}
+
+impl TextChunk {
+    pub fn bytes(&self) -> &[u8] {
+        &self.data[..self.len]
+    }
 }
 
 /// What the chunker hands out next.
@@ -122,6 +130,14 @@ pub(crate) struct LineChunker<'p> {
     pool: &'p BufferPool,
 }
 
+/// Grow `buf` to at least `n` initialised bytes. Buffers are reused with their
+/// contents, so memory is zeroed once per buffer, not once per read.
+fn ensure(buf: &mut Vec<u8>, n: usize) {
+    if buf.len() < n {
+        buf.resize(n, 0);
+    }
+}
+
 impl<'p> LineChunker<'p> {
     pub fn new(
         r: Box<dyn Read + Send>,
@@ -150,41 +166,43 @@ impl<'p> LineChunker<'p> {
             return None;
         }
         let mut buf = self.pool.take();
-        buf.extend_from_slice(&self.carry);
+        ensure(&mut buf, self.carry.len());
+        buf[..self.carry.len()].copy_from_slice(&self.carry);
+        let mut filled = self.carry.len();
         self.carry.clear();
         // The last newline seen, and how far the buffer has been searched.
         let mut last_nl: Option<usize> = None;
         let mut scanned = 0;
         loop {
-            if let Some(i) = memchr::memrchr(b'\n', &buf[scanned..]) {
+            if let Some(i) = memchr::memrchr(b'\n', &buf[scanned..filled]) {
                 last_nl = Some(scanned + i);
             }
-            scanned = buf.len();
-            let partial = buf.len() - last_nl.map_or(0, |i| i + 1);
+            scanned = filled;
+            let partial = filled - last_nl.map_or(0, |i| i + 1);
             if partial > self.max_line {
                 if let Some(i) = last_nl {
                     // Lines before the long one go first; it is skipped next call.
-                    return Some(self.cut(buf, i + 1));
+                    return Some(self.cut(buf, filled, i + 1));
                 }
                 self.pool.give(buf);
                 return Some(self.skip_long_line(partial as u64));
             }
-            if let (true, Some(i)) = (buf.len() >= self.chunk_bytes, last_nl) {
-                return Some(self.cut(buf, i + 1));
+            if let (true, Some(i)) = (filled >= self.chunk_bytes, last_nl) {
+                return Some(self.cut(buf, filled, i + 1));
             }
             let want =
-                (self.chunk_bytes.saturating_sub(buf.len())).max(self.chunk_bytes.min(64 * 1024));
-            match read_more(&mut *self.r, &mut buf, want) {
+                (self.chunk_bytes.saturating_sub(filled)).max(self.chunk_bytes.min(64 * 1024));
+            ensure(&mut buf, filled + want);
+            match read_retry(&mut *self.r, &mut buf[filled..filled + want]) {
                 Ok(0) => {
                     self.done = true;
-                    if buf.is_empty() {
+                    if filled == 0 {
                         self.pool.give(buf);
                         return None;
                     }
-                    let len = buf.len();
-                    return Some(self.cut(buf, len));
+                    return Some(self.cut(buf, filled, filled));
                 }
-                Ok(_) => {}
+                Ok(k) => filled += k,
                 Err(error) => {
                     self.done = true;
                     // Complete lines before the failure are still good.
@@ -196,12 +214,12 @@ impl<'p> LineChunker<'p> {
                         self.pool.give(buf);
                         return Some(failed);
                     }
-                    buf.truncate(end);
                     self.pending = Some(failed);
                     let first_line = self.next_line;
                     self.next_line += chunk_lines;
                     return Some(Piece::Chunk(TextChunk {
                         data: buf,
+                        len: end,
                         first_line,
                     }));
                 }
@@ -209,18 +227,19 @@ impl<'p> LineChunker<'p> {
         }
     }
 
-    /// Hand out `buf[..end]` (whole lines) and keep the rest for the next chunk.
-    fn cut(&mut self, mut buf: Vec<u8>, end: usize) -> Piece {
-        self.carry.extend_from_slice(&buf[end..]);
-        buf.truncate(end);
+    /// Hand out `buf[..end]` (whole lines) and keep `buf[end..filled]` for the
+    /// next chunk.
+    fn cut(&mut self, buf: Vec<u8>, filled: usize, end: usize) -> Piece {
+        self.carry.extend_from_slice(&buf[end..filled]);
         let first_line = self.next_line;
-        self.next_line += count_lines(&buf);
-        if !buf.ends_with(b"\n") {
+        self.next_line += count_lines(&buf[..end]);
+        if end > 0 && buf[end - 1] != b'\n' {
             // The last line of a file without a final newline.
             self.next_line += 1;
         }
         Piece::Chunk(TextChunk {
             data: buf,
+            len: end,
             first_line,
         })
     }
@@ -261,6 +280,16 @@ impl<'p> LineChunker<'p> {
     }
 }
 
+/// One read, retried on EINTR.
+fn read_retry(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match r.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
 pub(crate) fn count_lines(b: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', b).count() as u64
 }
@@ -278,10 +307,11 @@ impl BufferPool {
         free.pop().unwrap_or_default()
     }
 
-    pub fn give(&self, mut buf: Vec<u8>) {
-        buf.clear();
+    /// Keep `buf` (with its contents) for reuse, unless enough are kept or it
+    /// grew far past a chunk for one long line.
+    pub fn give(&self, buf: Vec<u8>) {
         let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-        if free.len() < 64 {
+        if free.len() < 16 && buf.len() <= 64 << 20 {
             free.push(buf);
         }
     }
@@ -341,7 +371,9 @@ mod tests {
         let mut out = Vec::new();
         while let Some(p) = c.next_piece() {
             out.push(match p {
-                Piece::Chunk(t) => format!("{}:{}", t.first_line, String::from_utf8_lossy(&t.data)),
+                Piece::Chunk(t) => {
+                    format!("{}:{}", t.first_line, String::from_utf8_lossy(t.bytes()))
+                }
                 Piece::LongLine { line, bytes } => format!("long {line} {bytes}"),
                 Piece::Failed { last_line, .. } => format!("failed {last_line}"),
             });
@@ -405,8 +437,8 @@ mod tests {
             match p {
                 Piece::Chunk(t) => {
                     assert_eq!(t.first_line, lines + 1);
-                    assert!(t.data.ends_with(b"\n"));
-                    lines += count_lines(&t.data);
+                    assert!(t.bytes().ends_with(b"\n"));
+                    lines += count_lines(t.bytes());
                 }
                 Piece::Failed { error, last_line } => failed = Some((error.kind(), last_line)),
                 Piece::LongLine { .. } => unreachable!(),
