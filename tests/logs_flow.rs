@@ -450,3 +450,39 @@ fn sniffing_recognises_flow_logs() {
         assert_eq!(sniff(f, &raw), Some(LogKind::FlowLog), "{f} raw");
     }
 }
+
+#[test]
+fn cloudwatch_logs_exports_with_a_timestamp_before_each_record() {
+    let text = "\
+2014-12-14T04:06:50.000Z 2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK
+2014-12-14T04:06:51.000Z 2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK
+2014-12-14T04:06:52.000Z 2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 99999 6 20 4249 1418530010 1418530070 REJECT OK
+";
+    let out = read_flow_bytes(
+        text.as_bytes().to_vec(),
+        "export.log",
+        &LogOptions::default(),
+    );
+    assert_eq!(lines(&out.records), vec![1, 2]);
+    assert_eq!(out.records[1].get("dstport"), Val::Int(3389));
+    assert_eq!(out.records[0].get("version"), Val::Int(2));
+    // Columns still count from the start of the line as written.
+    assert_eq!(
+        out.errors,
+        vec!["export.log:3:93: field dstport (field 7 of 14): expected a port number 0-65535, found \"99999\""]
+    );
+}
+
+#[test]
+fn parquet_flow_logs_are_refused_with_what_to_do() {
+    let out = read_flow_bytes(
+        b"PAR1\x15\x04\x15\x10binary".to_vec(),
+        "flow.parquet",
+        &LogOptions::default(),
+    );
+    assert!(out.records.is_empty());
+    assert_eq!(
+        out.errors,
+        vec!["flow.parquet: an Apache Parquet flow log: deadbolt reads flow logs in the text format (the default when AWS delivers them to S3 or CloudWatch Logs); deliver the logs as text or convert the file"]
+    );
+}

@@ -64,13 +64,14 @@ class Host:
         self.az = AZS[(i // 100) % len(AZS)]
 
 
-def public_ip(rnd):
-    # Outside private and documentation space, roughly like the internet.
+def public_ip(rand):
+    """An address outside private and documentation space, roughly like the
+    internet. `rand` is a Random's random()."""
     while True:
-        a = rnd.randrange(1, 224)
+        a = 1 + int(rand() * 223)
         if a in (10, 127, 169, 172, 192, 198, 203, 100):
             continue
-        return "%d.%d.%d.%d" % (a, rnd.randrange(256), rnd.randrange(256), rnd.randrange(1, 255))
+        return "%d.%d.%d.%d" % (a, int(rand() * 256), int(rand() * 256), 1 + int(rand() * 254))
 
 
 class GzipPipe:
@@ -135,13 +136,21 @@ def gen_flow(args, out, manifest):
     want_v5 = any(v5 for v5, _, _ in outputs)
     want_v2 = any(not v5 for v5, _, _ in outputs)
     rand = rnd.random
-    randrange = rnd.randrange
+
+    def randrange(a, b=None):
+        # random.randrange is slow in a 10-million-record loop.
+        if b is None:
+            return int(rand() * a)
+        return a + int(rand() * (b - a))
+
+    def choice(seq):
+        return seq[int(rand() * len(seq))]
     started = time.time()
     for i in range(n):
         while ep_i < len(episodes) and episodes[ep_i][0] <= i:
             _, kind, length = episodes[ep_i]
-            target = rnd.choice(public_hosts)
-            src = rnd.choice(SCANNER_POOL) if kind == "portscan" else public_ip(rnd)
+            target = choice(public_hosts)
+            src = choice(SCANNER_POOL) if kind == "portscan" else public_ip(rand)
             active.append([kind, length, src, target, randrange(1, 1024)])
             ep_i += 1
         # Time runs forward with up to two minutes of jitter (out of order).
@@ -169,13 +178,13 @@ def gen_flow(args, out, manifest):
         elif r < 0.001:
             # A listed malicious address talking with an instance, accepted.
             host = hosts[randrange(len(hosts))]
-            bad = rnd.choice(MALICIOUS_IPS) if rand() < 0.8 else "203.0.113.%d" % randrange(128, 255)
+            bad = choice(MALICIOUS_IPS) if rand() < 0.8 else "203.0.113.%d" % randrange(128, 255)
             if rand() < 0.5:
                 src, dst, direction = bad, host.ip, "ingress"
-                sport, dport = randrange(1024, 65535), rnd.choice([443, 80, 22])
+                sport, dport = randrange(1024, 65535), choice([443, 80, 22])
             else:
                 src, dst, direction = host.ip, bad, "egress"
-                sport, dport = randrange(32768, 61000), rnd.choice([443, 4444, 8443])
+                sport, dport = randrange(32768, 61000), choice([443, 4444, 8443])
             proto, action, flags = 6, "ACCEPT", 19
             packets, nbytes = randrange(3, 200), randrange(200, 90000)
             path = "8" if direction == "egress" else "-"
@@ -185,9 +194,9 @@ def gen_flow(args, out, manifest):
             status = "NODATA" if rand() < 0.8 else "SKIPDATA"
         elif r < 0.05:
             # Internet noise at public instances, mostly rejected.
-            host = rnd.choice(public_hosts)
-            src, dst, direction = public_ip(rnd), host.ip, "ingress"
-            sport, dport = randrange(1024, 65535), rnd.choice([23, 445, 1433, 8080, 80, 443, 5900])
+            host = choice(public_hosts)
+            src, dst, direction = public_ip(rand), host.ip, "ingress"
+            sport, dport = randrange(1024, 65535), choice([23, 445, 1433, 8080, 80, 443, 5900])
             proto = 6
             action = "REJECT" if dport not in (80, 443) else "ACCEPT"
             flags = 2 if action == "REJECT" else 3
@@ -199,7 +208,7 @@ def gen_flow(args, out, manifest):
             if rand() < 0.5:
                 peer = hosts[randrange(len(hosts))].ip
             else:
-                peer = public_ip(rnd)
+                peer = public_ip(rand)
             sport = randrange(32768, 61000)
             packets, nbytes = randrange(1, 400), randrange(60, 400000)
             action = "ACCEPT" if rand() < 0.985 else "REJECT"
@@ -365,11 +374,11 @@ def gen_cloudtrail(args, out, manifest):
             user = rnd.choice(USERS)
             ip = rnd.choice(CORP_IPS)
             if r < 0.0004:
-                events.append(ct_event(rnd, t, "signin.amazonaws.com", "ConsoleLogin", ROOT, public_ip(rnd), None, False,
+                events.append(ct_event(rnd, t, "signin.amazonaws.com", "ConsoleLogin", ROOT, public_ip(rnd.random), None, False,
                                        response={"ConsoleLogin": "Success"}, event_type="AwsConsoleSignIn"))
                 counts["root_usage"] += 1
             elif r < 0.0006:
-                events.append(ct_event(rnd, t, "ec2.amazonaws.com", "DescribeRegions", ROOT, public_ip(rnd), None, True))
+                events.append(ct_event(rnd, t, "ec2.amazonaws.com", "DescribeRegions", ROOT, public_ip(rnd.random), None, True))
                 counts["root_usage"] += 1
             elif r < 0.00065:
                 events.append(ct_event(rnd, t, "cloudtrail.amazonaws.com", "StopLogging", iam_user(user), ip,
@@ -402,7 +411,7 @@ def gen_cloudtrail(args, out, manifest):
                 counts["guardduty_disabled"] += 1
             elif r < 0.0012:
                 inst = "i-%017x" % rnd.getrandbits(68)
-                events.append(ct_event(rnd, t, "s3.amazonaws.com", "ListBuckets", assumed_role("web-instance-role", inst, ec2=True), public_ip(rnd), None, True))
+                events.append(ct_event(rnd, t, "s3.amazonaws.com", "ListBuckets", assumed_role("web-instance-role", inst, ec2=True), public_ip(rnd.random), None, True))
                 counts["instance_credentials_outside"] += 1
             elif r < 0.0015:
                 events.append(ct_event(rnd, t, "ec2.amazonaws.com", "DescribeInstances", iam_user(user), rnd.choice(MALICIOUS_IPS), None, True))

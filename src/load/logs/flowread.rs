@@ -20,6 +20,8 @@ struct Plan {
     max_line: usize,
     header: Option<(u64, String)>,
     assumed_default: bool,
+    /// Lines start with a CloudWatch Logs export timestamp, set aside.
+    timestamp_prefix: bool,
 }
 
 pub(crate) fn read_flow(
@@ -67,6 +69,13 @@ pub(crate) fn read_flow(
         }
     }
     let Some(first) = first else { return };
+    if first.bytes().starts_with(b"PAR1") {
+        errs.fatal(crate::load::LoadError::file(
+            errs.path(),
+            "an Apache Parquet flow log: deadbolt reads flow logs in the text format (the default when AWS delivers them to S3 or CloudWatch Logs); deliver the logs as text or convert the file",
+        ));
+        return;
+    }
     let plan = match plan(&first, opts) {
         Ok(p) => p,
         Err((pos, msg)) => {
@@ -124,9 +133,12 @@ fn saturate(line: u64) -> u32 {
 }
 
 /// The first non-blank line of the file: a header decides the format,
-/// otherwise `--flowlog-format` or the default version-2 format.
+/// otherwise `--flowlog-format` or the default version-2 format. Lines exported
+/// from CloudWatch Logs to S3 carry the event's timestamp before the record;
+/// when the first line does, every line's leading timestamp is set aside.
 fn plan(first: &TextChunk, opts: &LogOptions) -> Result<Plan, (Pos, String)> {
     let mut line_no = first.first_line;
+    let mut first_data = None;
     for raw in first.bytes().split(|&b| b == b'\n') {
         let text = String::from_utf8_lossy(raw);
         let text = text.trim_end_matches('\r');
@@ -141,6 +153,7 @@ fn plan(first: &TextChunk, opts: &LogOptions) -> Result<Plan, (Pos, String)> {
                     max_line: opts.max_line_bytes,
                     header: Some((line_no, text.to_string())),
                     assumed_default: false,
+                    timestamp_prefix: false,
                 }),
                 Err(msg) => {
                     let col = bad_token_column(text);
@@ -148,22 +161,36 @@ fn plan(first: &TextChunk, opts: &LogOptions) -> Result<Plan, (Pos, String)> {
                 }
             };
         }
+        first_data = Some(text.to_string());
         break;
     }
-    Ok(match &opts.flowlog_format {
-        Some(f) => Plan {
-            layout: Layout::new(f.clone()),
-            max_line: opts.max_line_bytes,
-            header: None,
-            assumed_default: false,
-        },
-        None => Plan {
-            layout: Layout::new(FlowFormat::default_v2()),
-            max_line: opts.max_line_bytes,
-            header: None,
-            assumed_default: true,
-        },
+    let (format, assumed_default) = match &opts.flowlog_format {
+        Some(f) => (f.clone(), false),
+        None => (FlowFormat::default_v2(), true),
+    };
+    let layout = Layout::new(format);
+    let timestamp_prefix = first_data.is_some_and(|line| {
+        let mut scratch = Vec::new();
+        layout.parse_line(&line, &mut scratch).is_err()
+            && strip_timestamp(&line)
+                .is_some_and(|(_, rest)| layout.parse_line(rest, &mut scratch).is_ok())
+    });
+    Ok(Plan {
+        layout,
+        max_line: opts.max_line_bytes,
+        header: None,
+        assumed_default: assumed_default && !timestamp_prefix,
+        timestamp_prefix,
     })
+}
+
+/// `2024-03-01T00:00:00.000Z rest` → (bytes before `rest`, `rest`), when the
+/// line starts with an RFC 3339 timestamp.
+pub(crate) fn strip_timestamp(line: &str) -> Option<(usize, &str)> {
+    let end = line.find([' ', '\t'])?;
+    super::time::parse_rfc3339_ms(&line[..end])?;
+    let rest = line[end..].trim_start_matches([' ', '\t']);
+    Some((line.len() - rest.len(), rest))
 }
 
 /// Column of the first token of a header line that is not a field name.
@@ -244,7 +271,11 @@ fn parse_chunk(chunk: &TextChunk, plan: &Plan, errs: &Errors, sink: &(dyn Fn(Chu
                 continue;
             }
         }
-        match layout.parse_line(text, &mut values) {
+        let (offset, record) = match plan.timestamp_prefix {
+            true => strip_timestamp(text).unwrap_or((0, text)),
+            false => (0, text),
+        };
+        match layout.parse_line(record, &mut values) {
             Ok(status) => {
                 meta.push((saturate(this_line), status, text));
                 if meta.len() == BATCH {
@@ -254,11 +285,11 @@ fn parse_chunk(chunk: &TextChunk, plan: &Plan, errs: &Errors, sink: &(dyn Fn(Chu
             Err(e) => {
                 let (col, mut msg) = match &e {
                     super::flow::LineError::Value { start, .. } => (
-                        col_of(text, *start),
-                        layout.describe(text, &e, plan.assumed_default),
+                        col_of(text, offset + *start),
+                        layout.describe(record, &e, plan.assumed_default),
                     ),
                     super::flow::LineError::Count { .. } => {
-                        (1, layout.describe(text, &e, plan.assumed_default))
+                        (1, layout.describe(record, &e, plan.assumed_default))
                     }
                 };
                 if looks_like_header(text) {

@@ -129,6 +129,8 @@ fn sniff_flow(body: &[u8]) -> Option<LogKind> {
     if looks_like_header(line) {
         return Some(LogKind::FlowLog);
     }
+    // Exported from CloudWatch Logs: the event's timestamp, then the record.
+    let line = super::flowread::strip_timestamp(line).map_or(line, |(_, rest)| rest);
     if Layout::new(FlowFormat::default_v2())
         .parse_line(line, &mut Vec::new())
         .is_ok()
@@ -171,6 +173,11 @@ mod tests {
         );
         assert_eq!(
             sniff("x", b"- eni-1235b8ca123456789 10.0.1.5 10.0.0.220 ACCEPT\n"),
+            Some(LogKind::FlowLog)
+        );
+        // As exported from CloudWatch Logs to S3: timestamp, then the record.
+        assert_eq!(
+            sniff("x", b"2024-03-01T00:00:05.000Z 2 123456789010 eni-1 - - - - - - - 1431280876 1431280934 - NODATA\n"),
             Some(LogKind::FlowLog)
         );
         assert_eq!(
