@@ -372,3 +372,18 @@ fn sniffing_recognises_cloudtrail_and_route53() {
     .unwrap();
     assert_eq!(sniff("cdn.json", &head), None);
 }
+
+#[test]
+fn a_records_object_whose_array_is_not_the_first_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ct.json");
+    std::fs::write(
+        &path,
+        "{\"exportedBy\": \"a tool\",\n \"Records\": [\n  {\"eventVersion\": \"1.08\", \"eventName\": \"StopLogging\", \"eventSource\": \"cloudtrail.amazonaws.com\"},\n  {\"eventVersion\": \"1.08\", \"eventName\": \"DeleteTrail\", \"eventSource\": \"cloudtrail.amazonaws.com\"}\n]}\n",
+    )
+    .unwrap();
+    let out = read_events(&path, LogKind::CloudTrail, &LogOptions::default());
+    assert_eq!(out.errors, Vec::<String>::new());
+    assert_eq!(names(&out.records), vec!["StopLogging", "DeleteTrail"]);
+    assert_eq!(lines(&out.records), vec![3, 4]);
+}

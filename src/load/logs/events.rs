@@ -81,17 +81,42 @@ fn parse_batch(batch: &Batch, kind: LogKind, errs: &Errors, sink: &(dyn Fn(Chunk
                 continue;
             }
         };
-        let checked = match kind {
-            LogKind::Route53 => route53_event(value),
-            _ => cloudtrail_event(value),
+        // A Records object whose array is not its first key was not split by
+        // the scanner: its events are taken from the parsed value.
+        let values = match (kind, value) {
+            (
+                LogKind::CloudTrail,
+                Value {
+                    node: Node::Map(entries),
+                    pos: p,
+                },
+            ) if entries
+                .iter()
+                .any(|e| e.key == "Records" && matches!(e.value.node, Node::Seq(_))) =>
+            {
+                let mut entries = entries;
+                let i = entries.iter().position(|e| e.key == "Records").unwrap_or(0);
+                match entries.swap_remove(i).value.node {
+                    Node::Seq(items) => items,
+                    _ => vec![Value::new(Node::Map(entries), p)],
+                }
+            }
+            (_, v) => vec![v],
         };
-        match checked {
-            Ok((time, value)) => events.push(Event {
-                line: pos.line,
-                time,
-                value,
-            }),
-            Err(msg) => errs.record(pos, msg),
+        for value in values {
+            let at = value.pos;
+            let checked = match kind {
+                LogKind::Route53 => route53_event(value),
+                _ => cloudtrail_event(value),
+            };
+            match checked {
+                Ok((time, value)) => events.push(Event {
+                    line: at.line,
+                    time,
+                    value,
+                }),
+                Err(msg) => errs.record(at, msg),
+            }
         }
     }
     if !events.is_empty() {

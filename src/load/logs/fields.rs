@@ -216,6 +216,23 @@ impl FlowField {
         TABLE.iter().find(|r| r.1 == s).map(|r| r.0)
     }
 
+    /// The field named as an identifier can be written in a policy: hyphens
+    /// as underscores (`log_status`, `pkt_srcaddr`); the AWS name works too.
+    pub fn from_ident(s: &str) -> Option<Self> {
+        Self::from_name(s).or_else(|| {
+            TABLE
+                .iter()
+                .find(|r| {
+                    r.1.len() == s.len()
+                        && r.1
+                            .bytes()
+                            .zip(s.bytes())
+                            .all(|(a, b)| a == b || (a == b'-' && b == b'_'))
+                })
+                .map(|r| r.0)
+        })
+    }
+
     pub fn ty(self) -> FieldType {
         self.row().2
     }
@@ -269,6 +286,19 @@ mod tests {
         assert_eq!(FlowField::Dstport.name(), "dstport");
         assert_eq!(FlowField::PktSrcAwsService.name(), "pkt-src-aws-service");
         assert_eq!(FlowField::from_name("dst-port"), None);
+        assert_eq!(
+            FlowField::from_ident("log_status"),
+            Some(FlowField::LogStatus)
+        );
+        assert_eq!(
+            FlowField::from_ident("pkt_src_aws_service"),
+            Some(FlowField::PktSrcAwsService)
+        );
+        assert_eq!(
+            FlowField::from_ident("pkt-srcaddr"),
+            Some(FlowField::PktSrcaddr)
+        );
+        assert_eq!(FlowField::from_ident("log_statu"), None);
         assert_eq!(FlowField::TrafficPath.version(), 5);
         assert_eq!(FlowField::Start.ty(), FieldType::Time);
         assert_eq!(FlowField::ALL.len(), 54);
