@@ -6,9 +6,10 @@
 //! borrow the text of the chunk they were read from: parsing allocates nothing
 //! per record.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 pub use super::fields::{FieldType, FlowField, FIELD_COUNT};
+use super::scan::{parse_ipv4, parse_uint, Tokens};
 use crate::dsl::diag::did_you_mean;
 
 /// The fields of a flow log, in the order they appear on each line.
@@ -288,8 +289,7 @@ impl Layout {
     }
 
     /// Parse `line` (no line ending), appending one value per field to `out`.
-    /// On error nothing is appended. One pass: each field is parsed while it
-    /// is scanned.
+    /// On error nothing is appended.
     #[inline]
     pub fn parse_line<'t>(
         &self,
@@ -297,77 +297,42 @@ impl Layout {
         out: &mut Vec<FlowValue<'t>>,
     ) -> Result<FlowStatus, LineError> {
         let b = line.as_bytes();
-        let len = b.len();
         let base = out.len();
-        let mut i = 0;
+        let mut tokens = Tokens::new(b);
         for (k, &(kind, max)) in self.kinds.iter().enumerate() {
-            while i < len && is_sep(b[i]) {
-                i += 1;
-            }
-            if i >= len {
+            let Some((start, end)) = tokens.next() else {
                 out.truncate(base);
                 return Err(LineError::Count { found: k });
-            }
-            let start = i;
-            let value = match kind {
-                Kind::Int => {
-                    let mut v: u64 = 0;
-                    while i < len {
-                        let d = b[i].wrapping_sub(b'0');
-                        if d > 9 || i - start >= 19 {
-                            break;
-                        }
-                        v = v * 10 + u64::from(d);
-                        i += 1;
-                    }
-                    if i > start && (i == len || is_sep(b[i])) && v <= max as u64 {
-                        Some(FlowValue::Int(v as i64))
-                    } else {
-                        None
-                    }
-                }
-                Kind::Ip => match parse_ipv4_at(b, &mut i) {
-                    Some(a) => Some(FlowValue::Ip(IpAddr::V4(a))),
-                    None => {
-                        i = token_end(b, start);
-                        parse_other_ip(&line[start..i])
-                    }
-                },
-                Kind::Str => {
-                    i = token_end(b, start);
-                    match &line[start..i] {
-                        "-" => Some(FlowValue::Absent),
-                        t => Some(FlowValue::Str(t)),
-                    }
+            };
+            let t = &b[start..end];
+            let value = if t == b"-" {
+                Some(FlowValue::Absent)
+            } else {
+                match kind {
+                    Kind::Int => parse_uint(t)
+                        .filter(|&v| v <= max as u64)
+                        .map(|v| FlowValue::Int(v as i64)),
+                    Kind::Ip => match parse_ipv4(t) {
+                        Some(a) => Some(FlowValue::Ip(IpAddr::V4(a))),
+                        None => parse_other_ip(&line[start..end]),
+                    },
+                    Kind::Str => Some(FlowValue::Str(&line[start..end])),
                 }
             };
-            let value = match value {
-                Some(v) => v,
+            match value {
+                Some(v) => out.push(v),
                 None => {
-                    let end = token_end(b, start);
-                    if &b[start..end] == b"-" {
-                        i = end;
-                        FlowValue::Absent
-                    } else {
-                        out.truncate(base);
-                        return Err(LineError::Value {
-                            index: k,
-                            start,
-                            end,
-                        });
-                    }
+                    out.truncate(base);
+                    return Err(LineError::Value {
+                        index: k,
+                        start,
+                        end,
+                    });
                 }
-            };
-            out.push(value);
+            }
         }
-        while i < len && is_sep(b[i]) {
-            i += 1;
-        }
-        if i < len {
-            let extra = line[i..]
-                .split([' ', '\t'])
-                .filter(|t| !t.is_empty())
-                .count();
+        let extra = tokens.count();
+        if extra > 0 {
             out.truncate(base);
             return Err(LineError::Count {
                 found: self.kinds.len() + extra,
@@ -450,55 +415,6 @@ impl Layout {
             }
         }
     }
-}
-
-#[inline]
-fn is_sep(c: u8) -> bool {
-    c == b' ' || c == b'\t'
-}
-
-#[inline]
-fn token_end(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && !is_sep(b[i]) {
-        i += 1;
-    }
-    i
-}
-
-/// A dotted-quad IPv4 address starting at `*i` and ending at a separator or
-/// the end of the line; `*i` moves past it. No leading zeros: `010.0.0.1` is
-/// octal to some tools and decimal to others.
-#[inline]
-fn parse_ipv4_at(b: &[u8], i: &mut usize) -> Option<Ipv4Addr> {
-    let mut j = *i;
-    let mut octets = [0u8; 4];
-    for (n, octet) in octets.iter_mut().enumerate() {
-        let start = j;
-        let mut v: u32 = 0;
-        while j < b.len() && j - start < 3 {
-            let d = b[j].wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            v = v * 10 + u32::from(d);
-            j += 1;
-        }
-        if j == start || v > 255 || (j - start > 1 && b[start] == b'0') {
-            return None;
-        }
-        *octet = v as u8;
-        if n < 3 {
-            if b.get(j) != Some(&b'.') {
-                return None;
-            }
-            j += 1;
-        }
-    }
-    if j < b.len() && !is_sep(b[j]) {
-        return None;
-    }
-    *i = j;
-    Some(Ipv4Addr::from(octets))
 }
 
 /// An address that is not a plain dotted quad: IPv6 (or nothing valid).

@@ -19,6 +19,7 @@ pub mod flow;
 mod flowread;
 mod jsonscan;
 mod reader;
+mod scan;
 mod sniff;
 pub mod time;
 
