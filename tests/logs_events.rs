@@ -387,3 +387,109 @@ fn a_records_object_whose_array_is_not_the_first_key() {
     assert_eq!(names(&out.records), vec!["StopLogging", "DeleteTrail"]);
     assert_eq!(lines(&out.records), vec![3, 4]);
 }
+
+/// Random JSON-ish input never panics or hangs the scanner, and every event it
+/// hands out is a well-formed slice with a position inside the input.
+#[test]
+fn random_input_never_panics() {
+    use deadbolt::load::logs::{read_log_from, Chunk};
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as u32
+    };
+    let alphabet: &[u8] = b"{}[]:,\"\\ \n\tRecords eventVersion a1-";
+    for round in 0..3000 {
+        let len = (next() % 200) as usize;
+        let mut bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                if next() % 7 == 0 {
+                    (next() % 256) as u8
+                } else {
+                    alphabet[(next() as usize) % alphabet.len()]
+                }
+            })
+            .collect();
+        if round % 3 == 0 {
+            bytes.splice(0..0, b"{\"Records\":[".iter().copied());
+        }
+        let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+        for kind in [LogKind::CloudTrail, LogKind::Route53] {
+            let opts = LogOptions {
+                max_line_bytes: 64,
+                ..LogOptions::default()
+            };
+            let errs = read_log_from(
+                Box::new(std::io::Cursor::new(bytes.clone())),
+                "fuzz.json",
+                kind,
+                &opts,
+                &|c| {
+                    if let Chunk::Events(evs) = c {
+                        for e in evs {
+                            assert!(e.line >= 1 && e.line <= lines);
+                        }
+                    }
+                },
+            );
+            for e in errs {
+                assert!(e.line() <= lines, "{e}");
+            }
+        }
+    }
+}
+
+/// One JSON line far over the record bound (a string of 64 MiB inside an
+/// event): an error naming its line, skipped without being held; the next
+/// line loads.
+#[test]
+fn an_over_long_event_line_is_skipped_unread() {
+    use deadbolt::load::logs::{read_log_from, Chunk};
+    struct Huge {
+        head: std::io::Cursor<Vec<u8>>,
+        left: u64,
+        tail: std::io::Cursor<Vec<u8>>,
+    }
+    impl std::io::Read for Huge {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.head.read(buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            if self.left > 0 {
+                let n = (buf.len() as u64).min(self.left) as usize;
+                buf[..n].fill(b'x');
+                self.left -= n as u64;
+                return Ok(n);
+            }
+            self.tail.read(buf)
+        }
+    }
+    let good = std::fs::read_to_string(fixture("route53/resolver-queries.log")).unwrap();
+    let first = good.lines().next().unwrap().to_string();
+    let r = Huge {
+        head: std::io::Cursor::new(format!("{first}\n{{\"query_name\":\"").into_bytes()),
+        left: 64 << 20,
+        tail: std::io::Cursor::new(format!("\"}}\n{first}\n").into_bytes()),
+    };
+    let opts = LogOptions {
+        max_line_bytes: 1 << 20,
+        ..LogOptions::default()
+    };
+    let lines = std::sync::Mutex::new(Vec::new());
+    let errs = read_log_from(Box::new(r), "big.log", LogKind::Route53, &opts, &|c| {
+        if let Chunk::Events(evs) = c {
+            lines.lock().unwrap().extend(evs.iter().map(|e| e.line));
+        }
+    });
+    let mut lines = lines.into_inner().unwrap();
+    lines.sort();
+    assert_eq!(lines, vec![1, 3]);
+    let errs: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        errs,
+        vec!["big.log:2:1: event larger than the 1 MiB limit for one record; skipped without reading it into memory"]
+    );
+}

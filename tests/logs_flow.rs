@@ -486,3 +486,48 @@ fn parquet_flow_logs_are_refused_with_what_to_do() {
         vec!["flow.parquet: an Apache Parquet flow log: deadbolt reads flow logs in the text format (the default when AWS delivers them to S3 or CloudWatch Logs); deliver the logs as text or convert the file"]
     );
 }
+
+/// Random lines never panic the flow parser; errors stay on real lines.
+#[test]
+fn random_lines_never_panic() {
+    let mut state: u64 = 0x243F_6A88_85A3_08D3;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as u32
+    };
+    let alphabet: &[u8] = b"0123456789 .:-abcdefABCDEF\t\r\nACCEPTREJECTOKNODATA";
+    let header = "version srcaddr dstport action log-status\n";
+    for round in 0..500 {
+        let len = (next() % 400) as usize;
+        let body: Vec<u8> = (0..len)
+            .map(|_| {
+                if next() % 11 == 0 {
+                    (next() % 256) as u8
+                } else {
+                    alphabet[(next() as usize) % alphabet.len()]
+                }
+            })
+            .collect();
+        let mut bytes = if round % 2 == 0 {
+            header.as_bytes().to_vec()
+        } else {
+            Vec::new()
+        };
+        bytes.extend_from_slice(&body);
+        let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+        let out = read_flow_bytes(
+            bytes,
+            "fuzz.log",
+            &LogOptions {
+                chunk_bytes: 64,
+                max_line_bytes: 100,
+                ..LogOptions::default()
+            },
+        );
+        for r in &out.records {
+            assert!(r.line >= 1 && r.line <= lines);
+        }
+    }
+}
