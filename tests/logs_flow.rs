@@ -531,3 +531,15 @@ fn random_lines_never_panic() {
         }
     }
 }
+
+#[test]
+fn binary_files_are_one_error() {
+    let mut bytes = b"PK\x03\x04\x14\x00\x00\x00\x08\x00".to_vec();
+    bytes.extend(std::iter::repeat_n(0u8, 5000));
+    let out = read_flow_bytes(bytes, "plan.zip", &LogOptions::default());
+    assert!(out.records.is_empty());
+    assert_eq!(
+        out.errors,
+        vec!["plan.zip: binary data (a NUL byte at offset 5), not a text flow log"]
+    );
+}

@@ -76,6 +76,14 @@ pub(crate) fn read_flow(
         ));
         return;
     }
+    let head = &first.bytes()[..first.len.min(8192)];
+    if let Some(at) = memchr::memchr(0, head) {
+        errs.fatal(crate::load::LoadError::file(
+            errs.path(),
+            format!("binary data (a NUL byte at offset {at}), not a text flow log"),
+        ));
+        return;
+    }
     let plan = match plan(&first, opts) {
         Ok(p) => p,
         Err((pos, msg)) => {
