@@ -53,6 +53,8 @@ pub struct ScanOptions {
     pub today: waivers::Date,
     /// How logs are read (`--flowlog-format`).
     pub logs: crate::load::logs::LogOptions,
+    /// Logs that are not among the paths (standard input).
+    pub extra_logs: Vec<crate::load::LogFile>,
 }
 
 impl Default for ScanOptions {
@@ -63,6 +65,7 @@ impl Default for ScanOptions {
             baseline: None,
             today: waivers::Date::today(),
             logs: Default::default(),
+            extra_logs: Vec::new(),
         }
     }
 }
@@ -123,11 +126,13 @@ pub fn scan_all(
     let processed = process_inputs(paths, &load_opts, &per_file);
     let (parts, errors, skipped) = (processed.results, processed.errors, processed.skipped);
     let mut outcome = ScanOutcome::default();
-    if !processed.logs.is_empty() {
-        let d = crate::detect::run::run(detections, &processed.logs, &opts.params, &opts.logs);
+    let mut logs = processed.logs;
+    logs.extend(opts.extra_logs.iter().cloned());
+    if !logs.is_empty() {
+        let d = crate::detect::run::run(detections, &logs, &opts.params, &opts.logs);
         outcome.findings.extend(d.findings);
         outcome.load_errors.extend(d.errors);
-        outcome.logs = processed.logs.len();
+        outcome.logs = logs.len();
         outcome.records = d.records;
     }
     for p in parts {

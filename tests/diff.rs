@@ -40,6 +40,7 @@ fn diff(old: &str, new: &str, corpus: &[&str]) -> DiffReport {
         new_policies: PolicySpec::Paths(vec![p(new)]),
         paths: corpus.iter().map(|c| p(c)).collect(),
         params: Params::default(),
+        logs: Default::default(),
     };
     run_diff(&opts).unwrap_or_else(|e| panic!("diff {old} → {new}: {e}"))
 }
@@ -265,6 +266,7 @@ fn builtin_catalogue_against_itself() {
         new_policies: PolicySpec::Paths(vec![]),
         paths: vec![p("fixtures/examples")],
         params: Params::default(),
+        logs: Default::default(),
     };
     let r = run_diff(&opts).unwrap();
     assert!(!r.summary.any_change());
@@ -334,6 +336,7 @@ fn policies_that_do_not_compile_are_an_error() {
         new_policies: PolicySpec::Paths(vec![p("fixtures/diff/invalid")]),
         paths: vec![p("fixtures/diff/corpus")],
         params: Params::default(),
+        logs: Default::default(),
     };
     let e = run_diff(&opts).unwrap_err();
     assert!(
@@ -469,6 +472,7 @@ fn old_rev_reads_the_policies_at_a_revision() {
         new_policies: new,
         paths: vec![p("fixtures/diff/corpus")],
         params: Params::default(),
+        logs: Default::default(),
     };
     let r = run_diff(&opts).unwrap();
     // The same impact as the two directories side by side.
@@ -558,6 +562,7 @@ fn old_rev_errors_are_clear() {
         new_policies: PolicySpec::Paths(vec![policies.clone()]),
         paths: vec![p("fixtures/diff/corpus")],
         params: Params::default(),
+        logs: Default::default(),
     };
     let e = run_diff(&opts).unwrap_err();
     assert!(e.starts_with("old policies ("), "{e}");

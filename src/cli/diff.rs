@@ -50,6 +50,8 @@ pub struct DiffArgs {
     /// Parameters file, as for `scan`.
     #[arg(long, value_name = "FILE")]
     pub params_file: Option<String>,
+    #[command(flatten)]
+    pub logs: super::log_args::LogArgs,
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
@@ -63,7 +65,7 @@ pub fn run_diff(a: DiffArgs) -> u8 {
         eprintln!("error: {e}");
         return EXIT_ERROR;
     }
-    let result = (|| {
+    let result = (|| -> Result<diff::DiffReport, String> {
         let (old_policies, new_policies) =
             diff::resolve_specs(&a.old, a.old_rev.as_deref(), &a.new)?;
         let mut params = Params::default();
@@ -73,12 +75,17 @@ pub fn run_diff(a: DiffArgs) -> u8 {
                 .extend(deadbolt::scan::read_params_file(f).map_err(|e| e.to_string())?);
         }
         params.values.extend(a.params.iter().cloned());
-        diff::run_diff(&DiffOptions {
+        let mut logs = deadbolt::load::logs::LogOptions::default();
+        let list_errors = a.logs.apply(&mut params.engines, &mut logs);
+        let mut report = diff::run_diff(&DiffOptions {
             old_policies,
             new_policies,
             paths: a.paths.clone(),
             params,
-        })
+            logs,
+        })?;
+        report.load_errors.extend(list_errors);
+        Ok(report)
     })();
     let report = match result {
         Ok(r) => r,

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod diff;
 pub mod kms;
+pub mod log_args;
 pub mod scan;
 pub mod test;
 pub mod waf;

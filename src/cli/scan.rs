@@ -99,22 +99,8 @@ pub struct ScanArgs {
     /// Samples manifest: each resource's encrypted data sample, claimed key and context.
     #[arg(long, value_name = "FILE", help_heading = "KMS")]
     pub samples: Option<String>,
-    /// A threat list for detections: NAME=PATH, GuardDuty ThreatIntelSet TXT (one
-    /// IP, CIDR or domain a line). Detections name it as `threatlist("NAME")`:
-    /// the catalogue uses `ips`, `crypto-domains` and `c2-domains` (repeatable).
-    #[arg(long = "threat-list", value_name = "NAME=PATH", value_parser = scan::parse_param, help_heading = "Logs")]
-    pub threat_lists: Vec<(String, String)>,
-    /// Addresses, networks and domains that are never a threat (TXT, as threat lists).
-    #[arg(long, value_name = "PATH", help_heading = "Logs")]
-    pub trusted_list: Option<String>,
-    /// AWS's published ranges (https://ip-ranges.amazonaws.com/ip-ranges.json), for
-    /// detections of calls from outside AWS.
-    #[arg(long, value_name = "PATH", help_heading = "Logs")]
-    pub aws_ip_ranges: Option<String>,
-    /// The field order of flow logs without a header line, as in the flow log's
-    /// definition: '${version} ${srcaddr} ${dstaddr} ...' (default: the v2 format).
-    #[arg(long, value_name = "FORMAT", help_heading = "Logs")]
-    pub flowlog_format: Option<String>,
+    #[command(flatten)]
+    pub logs: super::log_args::LogArgs,
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
@@ -129,6 +115,9 @@ pub struct ScanArgs {
     pub no_progress: bool,
 }
 
+/// Files larger than this get no source snippet in human output.
+const MAX_SNIPPET_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
 pub fn run_scan(a: ScanArgs) -> u8 {
     if let Err(e) = super::start_pool(a.threads) {
         eprintln!("error: {e}");
@@ -137,7 +126,7 @@ pub fn run_scan(a: ScanArgs) -> u8 {
     let Some(checked) = compile_policies(&a.policies.policies) else {
         return EXIT_ERROR;
     };
-    let (opts, option_errors) = scan_options(&a);
+    let (mut opts, option_errors) = scan_options(&a);
 
     // `-` reads stdin once; the text is kept for snippets and comment skips.
     let mut stdin_text = None;
@@ -147,6 +136,18 @@ pub fn run_scan(a: ScanArgs) -> u8 {
         if p.as_os_str() == "-" {
             let mut bytes = Vec::new();
             match std::io::stdin().read_to_end(&mut bytes) {
+                // A log on standard input (plain or gzip) goes to the detections.
+                Ok(_)
+                    if let Some(kind) =
+                        deadbolt::load::logs::sniff("-", &bytes[..bytes.len().min(64 * 1024)]) =>
+                {
+                    opts.extra_logs.push(deadbolt::load::LogFile {
+                        path: PathBuf::from("-"),
+                        display: "-".to_string(),
+                        kind,
+                        data: Some(std::mem::take(&mut bytes).into()),
+                    });
+                }
                 Ok(_) => match deadbolt::load::decode(&bytes) {
                     Ok(s) => stdin_text = Some(s),
                     Err(detail) => {
@@ -191,6 +192,10 @@ pub fn run_scan(a: ScanArgs) -> u8 {
     }
     outcome.load_errors.extend(option_errors);
     outcome.load_errors.extend(stdin_error);
+    // One order for every report: by file, then position.
+    outcome
+        .load_errors
+        .sort_by(|a, b| (&a.path, a.line(), a.col()).cmp(&(&b.path, b.line(), b.col())));
     if let Some(e) = nothing_scanned(&outcome, &a.paths) {
         outcome.load_errors.push(e);
     }
@@ -308,39 +313,8 @@ fn scan_options(a: &ScanArgs) -> (ScanOptions, Vec<LoadError>) {
             Err(e) => errors.push(LoadError::file(path.display().to_string(), e)),
         }
     }
-    for (name, path) in &a.threat_lists {
-        match read_list(name, path) {
-            Ok(l) => {
-                params
-                    .engines
-                    .threat_lists
-                    .insert(name.clone(), std::sync::Arc::new(l));
-            }
-            Err(e) => errors.push(e),
-        }
-    }
-    if let Some(path) = &a.trusted_list {
-        match read_list("trusted", path) {
-            Ok(l) => params.engines.trusted = Some(std::sync::Arc::new(l)),
-            Err(e) => errors.push(e),
-        }
-    }
-    if let Some(path) = &a.aws_ip_ranges {
-        match std::fs::read_to_string(path)
-            .map_err(|e| LoadError::file(path, format!("cannot read AWS's IP ranges: {e}")))
-            .and_then(|t| deadbolt::detect::lists::parse_aws_ranges(path, &t))
-        {
-            Ok(r) => params.engines.aws_ranges = Some(std::sync::Arc::new(r)),
-            Err(e) => errors.push(e),
-        }
-    }
     let mut logs = deadbolt::load::logs::LogOptions::default();
-    if let Some(f) = &a.flowlog_format {
-        match deadbolt::load::logs::FlowFormat::parse_template(f) {
-            Ok(fmt) => logs.flowlog_format = Some(fmt),
-            Err(e) => errors.push(LoadError::file("--flowlog-format", e)),
-        }
-    }
+    errors.extend(a.logs.apply(&mut params.engines, &mut logs));
     if let Some(f) = &a.samples {
         match deadbolt::load::samples::read(f) {
             Ok(s) => params.engines.samples = s,
@@ -373,12 +347,6 @@ fn scan_options(a: &ScanArgs) -> (ScanOptions, Vec<LoadError>) {
         ..ScanOptions::default()
     };
     (opts, errors)
-}
-
-fn read_list(name: &str, path: &str) -> Result<deadbolt::detect::lists::ThreatList, LoadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::file(path, format!("cannot read the list: {e}")))?;
-    deadbolt::detect::lists::ThreatList::parse(name, path, &text)
 }
 
 fn open_keystore(path: &Path, root_key_file: Option<&Path>) -> Result<deadbolt::kms::Kms, String> {
@@ -417,7 +385,13 @@ fn render(
                 if file == "-" {
                     return stdin_text.map(str::to_string);
                 }
-                std::fs::read_to_string(file).ok()
+                // Snippets come from files read whole: a large log keeps its
+                // file:line but shows no source, so output costs no more memory
+                // than the scan did.
+                let len = std::fs::metadata(file).ok()?.len();
+                (len <= MAX_SNIPPET_FILE_BYTES)
+                    .then(|| std::fs::read_to_string(file).ok())
+                    .flatten()
             };
             report::human::render(findings, errors, &stats, &opts, &source)
         }

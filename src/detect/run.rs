@@ -13,7 +13,9 @@ use super::engine::{AlertOut, Engine, GroupInfo, Record};
 use super::finding;
 use crate::compile::ir::Detection;
 use crate::eval::{LogFields, LogValue, Params};
-use crate::load::logs::{read_log, Chunk, FlowField, FlowRecord, FlowValue, LogKind, LogOptions};
+use crate::load::logs::{
+    read_log, read_log_from, Chunk, FlowField, FlowRecord, FlowValue, LogKind, LogOptions,
+};
 use crate::load::LoadError;
 use crate::result::{fingerprint, Finding, Status};
 use crate::schema::logs::{LogSource, FLOW_FIELDS};
@@ -98,7 +100,7 @@ pub fn run(
                     }),
                 ),
             };
-            read_log(&input.path, &input.display, input.kind, opts, &sink)
+            read_input(input, opts, &sink)
         })
         .collect();
     let mut all = engine.take();
@@ -214,10 +216,28 @@ fn look_again(
                 }
             }
         };
-        let _ = read_log(&input.path, &input.display, input.kind, opts, &sink);
+        let _ = read_input(input, opts, &sink);
     });
     for (k, info) in found.into_inner().unwrap_or_default() {
         alerts[k].info = Some(info);
+    }
+}
+
+/// Reads a log from its file, or from memory for standard input.
+fn read_input(
+    input: &LogInput,
+    opts: &LogOptions,
+    sink: &(dyn Fn(Chunk<'_>) + Sync),
+) -> Vec<LoadError> {
+    match &input.data {
+        Some(bytes) => read_log_from(
+            Box::new(std::io::Cursor::new(bytes.clone())),
+            &input.display,
+            input.kind,
+            opts,
+            sink,
+        ),
+        None => read_log(&input.path, &input.display, input.kind, opts, sink),
     }
 }
 

@@ -66,6 +66,9 @@ pub struct Engines {
     pub samples: Vec<Sample>,
     /// `--threat-list NAME=PATH` lists, by name.
     pub threat_lists: BTreeMap<String, Arc<crate::detect::lists::ThreatList>>,
+    /// Lists that were given but could not be read (name to path): their
+    /// unknowns point at the error rather than say the list is missing.
+    pub unreadable_lists: BTreeMap<String, String>,
     /// `--trusted-list`: addresses and domains that are never a threat.
     pub trusted: Option<Arc<crate::detect::lists::ThreatList>>,
     /// `--aws-ip-ranges`: AWS's published ranges.

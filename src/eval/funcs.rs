@@ -247,10 +247,19 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
                     }),
                     pos,
                 ),
-                None => It::unknown(
-                    format!("threat list `{name}` was not given (--threat-list {name}=PATH)"),
-                    pos,
-                ),
+                None => {
+                    It::unknown(
+                        match ctx.params.engines.unreadable_lists.get(&name) {
+                            Some(path) => format!(
+                            "threat list `{name}` could not be read from {path} (see its error)"
+                        ),
+                            None => {
+                                format!("threat list `{name}` was not given (--threat-list {name}=PATH)")
+                            }
+                        },
+                        pos,
+                    )
+                }
             }
         }
         Func::AwsIpRanges => match &ctx.params.engines.aws_ranges {

@@ -184,7 +184,10 @@ pub struct DiffOptions {
     pub new_policies: PolicySpec,
     /// The corpus: files and directories, as for `deadbolt scan`.
     pub paths: Vec<PathBuf>,
+    /// Parameters, and the lists detections compare log records with.
     pub params: Params,
+    /// How logs are read (`--flowlog-format`).
+    pub logs: crate::load::logs::LogOptions,
 }
 
 /// One of the compared fields of a result.
@@ -362,6 +365,11 @@ pub struct DiffReport {
     pub summary: DiffSummary,
     pub templates: usize,
     pub resources: usize,
+    /// Detections in each set, and the log files and records they read.
+    pub old_detection_count: usize,
+    pub new_detection_count: usize,
+    pub logs: usize,
+    pub records: usize,
     /// Inputs that could not be loaded.
     pub load_errors: Vec<LoadError>,
     /// Policy warnings (short form), prefixed with `old:` or `new:`.
@@ -409,10 +417,39 @@ fn compile(spec: &PolicySpec, side: &str, warnings: &mut Vec<String>) -> Result<
     Ok(checked)
 }
 
-type Key<'a> = (&'a str, &'a str, usize, &'a str);
+/// A result's identity across the two runs. The key tells apart several results
+/// of one resource: a detection's group and episode, a port range, an advisory.
+type Key<'a> = (&'a str, &'a str, usize, &'a str, Option<&'a str>);
 
 fn key(f: &Finding) -> Key<'_> {
-    (&f.policy, &f.file, f.document, &f.resource)
+    (
+        &f.policy,
+        &f.file,
+        f.document,
+        &f.resource,
+        f.key.as_deref(),
+    )
+}
+
+/// What the report says of a policy or detection, whichever it is.
+pub struct Meta<'a> {
+    pub id: &'a str,
+    pub severity: Severity,
+    pub title: &'a str,
+}
+
+fn metas<'a>(checked: &'a Checked) -> Vec<Meta<'a>> {
+    let policies = checked.policies.iter().map(|p| Meta {
+        id: &p.id,
+        severity: p.severity,
+        title: &p.title,
+    });
+    let detections = checked.detections.iter().map(|d| Meta {
+        id: &d.id,
+        severity: d.severity,
+        title: &d.title,
+    });
+    policies.chain(detections).collect()
 }
 
 fn index(findings: &[Finding]) -> BTreeMap<Key<'_>, Vec<&Finding>> {
@@ -452,14 +489,34 @@ pub fn run_diff(opts: &DiffOptions) -> Result<DiffReport, String> {
         ..ScanOptions::default()
     };
     let source = |path: &str| std::fs::read_to_string(path).ok();
-    let old_run = evaluate_templates(&old.policies, &loaded.templates, &scan_opts, None, &source);
-    let new_run = evaluate_templates(&new.policies, &loaded.templates, &scan_opts, None, &source);
-    let mut report = compare(
-        &old.policies,
-        &new.policies,
+    let mut old_run =
+        evaluate_templates(&old.policies, &loaded.templates, &scan_opts, None, &source);
+    let mut new_run =
+        evaluate_templates(&new.policies, &loaded.templates, &scan_opts, None, &source);
+    let mut records = 0;
+    if !loaded.logs.is_empty() {
+        let detect = |d: &[crate::compile::ir::Detection]| {
+            crate::detect::run::run(d, &loaded.logs, &opts.params, &opts.logs)
+        };
+        let (o, n) = (detect(&old.detections), detect(&new.detections));
+        records = n.records.max(o.records);
+        old_run.findings.extend(o.findings);
+        new_run.findings.extend(n.findings);
+        // Read errors are the same for both sets: report them once.
+        old_run.load_errors.extend(o.errors);
+    }
+    let mut report = compare_meta(
+        &metas(&old),
+        &metas(&new),
         &old_run.findings,
         &new_run.findings,
     );
+    report.old_policy_count = old.policies.len();
+    report.new_policy_count = new.policies.len();
+    report.old_detection_count = old.detections.len();
+    report.new_detection_count = new.detections.len();
+    report.logs = loaded.logs.len();
+    report.records = records;
     report.old_label = opts.old_policies.to_string();
     report.new_label = opts.new_policies.to_string();
     report.templates = loaded.templates.len();
@@ -484,14 +541,38 @@ pub fn compare(
     old_findings: &[Finding],
     new_findings: &[Finding],
 ) -> DiffReport {
-    // The first policy of an id wins, as in evaluation order.
-    let mut old_meta: BTreeMap<&str, &Policy> = BTreeMap::new();
-    for p in old_policies {
-        old_meta.entry(&p.id).or_insert(p);
+    fn meta(ps: &[Policy]) -> Vec<Meta<'_>> {
+        ps.iter()
+            .map(|p| Meta {
+                id: &p.id,
+                severity: p.severity,
+                title: &p.title,
+            })
+            .collect()
     }
-    let mut new_meta: BTreeMap<&str, &Policy> = BTreeMap::new();
+    compare_meta(
+        &meta(old_policies),
+        &meta(new_policies),
+        old_findings,
+        new_findings,
+    )
+}
+
+/// [`compare`] for policies and detections alike.
+pub fn compare_meta(
+    old_policies: &[Meta<'_>],
+    new_policies: &[Meta<'_>],
+    old_findings: &[Finding],
+    new_findings: &[Finding],
+) -> DiffReport {
+    // The first policy of an id wins, as in evaluation order.
+    let mut old_meta: BTreeMap<&str, &Meta<'_>> = BTreeMap::new();
+    for p in old_policies {
+        old_meta.entry(p.id).or_insert(p);
+    }
+    let mut new_meta: BTreeMap<&str, &Meta<'_>> = BTreeMap::new();
     for p in new_policies {
-        new_meta.entry(&p.id).or_insert(p);
+        new_meta.entry(p.id).or_insert(p);
     }
 
     let old_idx = index(old_findings);
@@ -571,8 +652,8 @@ pub fn compare(
             if o.title != n.title {
                 meta.push(MetaChange {
                     field: "title",
-                    old: o.title.clone(),
-                    new: n.title.clone(),
+                    old: o.title.to_string(),
+                    new: n.title.to_string(),
                 });
             }
         }
@@ -663,19 +744,35 @@ pub fn render_human(report: &DiffReport, color: bool) -> String {
         }
     };
     let mut out = String::new();
+    let set = |policies: usize, detections: usize| {
+        let mut s = plural(policies, "policy", "policies");
+        if detections > 0 {
+            s.push_str(", ");
+            s.push_str(&plural(detections, "detection", "detections"));
+        }
+        s
+    };
     out.push_str(&format!(
         "{} {} ({}) → {} ({})\n",
         paint("1", "deadbolt diff:"),
         report.old_label,
-        plural(report.old_policy_count, "policy", "policies"),
+        set(report.old_policy_count, report.old_detection_count),
         report.new_label,
-        plural(report.new_policy_count, "policy", "policies"),
+        set(report.new_policy_count, report.new_detection_count),
     ));
     out.push_str(&format!(
-        "corpus: {} in {}\n",
+        "corpus: {} in {}",
         plural(report.resources, "resource", "resources"),
         plural(report.templates, "template", "templates"),
     ));
+    if report.logs > 0 {
+        out.push_str(&format!(
+            "; {} in {}",
+            plural(report.records, "log record", "log records"),
+            plural(report.logs, "log file", "log files"),
+        ));
+    }
+    out.push('\n');
 
     // Column widths over the whole report, so every section lines up.
     let rows: Vec<&Finding> = report

@@ -29,6 +29,9 @@ pub struct LogFile {
     /// The name reports use (as given or as found in a walk).
     pub display: String,
     pub kind: super::logs::LogKind,
+    /// The log's bytes when it is not a file (standard input): read from
+    /// memory, as often as the detections need.
+    pub data: Option<std::sync::Arc<[u8]>>,
 }
 
 /// Directories never entered in walks: VCS metadata, tool caches, build output.
@@ -152,6 +155,7 @@ pub fn process_inputs<R: Send>(
                 path: c.path.clone(),
                 display: c.display.clone(),
                 kind,
+                data: None,
             }),
             Step::Skipped => skipped.push(c.path.clone()),
             Step::Error(e) => errors.push(e),
@@ -302,6 +306,25 @@ fn io_message(e: &std::io::Error) -> String {
     }
 }
 
+/// Templates and plans are read whole; past this size a file is refused rather
+/// than exhaust memory (a CloudFormation template is at most 1 MB; the largest
+/// plans seen are tens of MB).
+const MAX_TEMPLATE_BYTES: u64 = 512 * 1024 * 1024;
+
+fn too_large(c: &Candidate) -> Option<LoadError> {
+    let len = std::fs::metadata(&c.path).ok()?.len();
+    (len > MAX_TEMPLATE_BYTES).then(|| {
+        LoadError::file(
+            &c.display,
+            format!(
+                "{:.1} MiB: not a log (its first 64 KiB are not a VPC flow log, CloudTrail or Route 53 Resolver query log), and templates and plans over {} MiB are not read",
+                len as f64 / (1024.0 * 1024.0),
+                MAX_TEMPLATE_BYTES / (1024 * 1024)
+            ),
+        )
+    })
+}
+
 fn load_candidate(c: &Candidate, opts: &LoadOptions) -> FileResult {
     // Logs are recognised by their first bytes (after gunzip) and streamed later;
     // only templates and plans are read whole.
@@ -310,6 +333,21 @@ fn load_candidate(c: &Candidate, opts: &LoadOptions) -> FileResult {
             Ok(head) => {
                 if let Some(kind) = super::logs::sniff(&c.display, &head) {
                     return FileResult::Log(kind);
+                }
+                // A first line longer than the head that is not JSON: sniff the
+                // next line, so a damaged first record does not hide a log.
+                let json_like = head
+                    .iter()
+                    .find(|b| !b.is_ascii_whitespace())
+                    .is_some_and(|b| matches!(b, b'{' | b'['));
+                if head.len() == super::logs::SNIFF_BYTES && !json_like && !head.contains(&b'\n') {
+                    if let Some(kind) =
+                        super::logs::read_head_after_first_line(&c.path, super::logs::SNIFF_BYTES)
+                            .ok()
+                            .and_then(|next| super::logs::sniff(&c.display, &next))
+                    {
+                        return FileResult::Log(kind);
+                    }
                 }
                 if head.starts_with(&[0x1f, 0x8b]) || is_gzip_file(&c.path) {
                     return if c.explicit {
@@ -342,6 +380,9 @@ fn load_candidate(c: &Candidate, opts: &LoadOptions) -> FileResult {
             }
         }
     } else {
+        if let Some(e) = too_large(c) {
+            return FileResult::Error(e);
+        }
         match std::fs::read(&c.path) {
             Ok(b) => b,
             Err(e) => {

@@ -132,6 +132,38 @@ pub fn read_log_from(
 }
 
 /// The first `max` bytes of a file after transparent gunzip, for [`sniff`].
+/// The decompressed bytes after the first line, up to `max`: what to sniff when
+/// the first line is longer than a head (a damaged first record). Streams past
+/// the line in fixed buffers, however long it is.
+pub fn read_head_after_first_line(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
+    let input = reader::open_reader(Box::new(std::fs::File::open(path)?))?;
+    let mut r = std::io::BufReader::with_capacity(64 * 1024, input.reader);
+    loop {
+        let buf = match std::io::BufRead::fill_buf(&mut r) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) if input.gzip => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(Vec::new());
+        }
+        match memchr::memchr(b'\n', buf) {
+            Some(i) => {
+                std::io::BufRead::consume(&mut r, i + 1);
+                break;
+            }
+            None => {
+                let n = buf.len();
+                std::io::BufRead::consume(&mut r, n);
+            }
+        }
+    }
+    let mut head = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::Read::take(r, max as u64), &mut head);
+    Ok(head)
+}
+
 pub fn read_head(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
     let input = reader::open_reader(Box::new(std::fs::File::open(path)?))?;
     let mut r = input.reader;
