@@ -14,10 +14,12 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::window::{sweep, AggKind, AggVal, Alert, Entry, Vals};
 use crate::compile::ir::{Aggregate, Detection, Expr, MsgPart};
+use crate::dsl::ast::BinOp;
 use crate::eval::records::{KeyPart, RecordCtx, RecordEval, Truth};
 use crate::eval::{LogFields, Params};
 use crate::schema::logs::LogSource;
@@ -84,7 +86,10 @@ pub struct GroupInfo {
 
 #[derive(Debug)]
 struct Group {
-    entries: Vec<Entry>,
+    /// The group's first entry inline: most groups of a flow log hold one
+    /// record, and a group without a heap allocation is a third the size.
+    head: Entry,
+    rest: Vec<Entry>,
     /// (time, file, line) of the group's earliest record.
     first: (i64, u32, u32),
     /// Taken from the earliest record, for event logs only.
@@ -120,7 +125,8 @@ impl Partial {
                             mine.first = g.first;
                             mine.info = g.info;
                         }
-                        mine.entries.extend(g.entries);
+                        mine.rest.push(g.head);
+                        mine.rest.extend(g.rest);
                     }
                     None => {
                         self.groups.insert(k, g);
@@ -163,6 +169,9 @@ pub struct Engine<'p> {
     kinds: Vec<Vec<AggKind>>,
     /// Which message parts hold aggregates, per detection.
     agg_parts: Vec<Vec<bool>>,
+    /// The fewest records a window needs before the alert can hold, per
+    /// detection: groups with fewer are never swept.
+    min_records: Vec<usize>,
     /// One partial per thread that fed chunks.
     pool: Mutex<Vec<Partial>>,
 }
@@ -194,11 +203,20 @@ impl<'p> Engine<'p> {
                     .collect()
             })
             .collect();
+        let min_records = detections
+            .iter()
+            .map(|d| {
+                d.alert
+                    .as_ref()
+                    .map_or(1, |a| min_records(a, &d.aggregates))
+            })
+            .collect();
         Engine {
             detections,
             params,
             kinds,
             agg_parts,
+            min_records,
             pool: Mutex::new(Vec::new()),
         }
     }
@@ -320,14 +338,13 @@ impl<'p> Engine<'p> {
                         g.info = Some(Box::new(self.info(di, d, ev, rec)));
                     }
                 }
-                g.entries.push(entry);
+                g.rest.push(entry);
             }
             std::collections::hash_map::Entry::Vacant(v) => {
                 let info = events.then(|| self.info(di, d, ev, rec));
-                // Most groups of a flow log hold one or two records: `vec!`
-                // allocates room for exactly one.
                 v.insert(Group {
-                    entries: vec![entry],
+                    head: entry,
+                    rest: Vec::new(),
                     first: here,
                     info: info.map(Box::new),
                 });
@@ -396,33 +413,45 @@ impl<'p> Engine<'p> {
         super::finding::default_resource(d.source, ev, rec)
     }
 
-    /// Sweeps every group and returns the alerts, in a stable order.
+    /// Sweeps every group that could alert (in parallel) and returns the
+    /// alerts, in a stable order.
     pub fn alerts(&self, partial: &mut Partial) -> Vec<AlertOut> {
-        let mut out = Vec::new();
-        let ctx = RecordCtx::new(self.params);
-        let mut groups: Vec<((usize, GroupKey), Group)> = partial.groups.drain().collect();
-        groups.sort_by(|a, b| a.0.cmp(&b.0));
-        for ((di, key), mut g) in groups {
-            let g = &mut g;
-            let d = &self.detections[di];
-            let mut ev = ctx.evaluator(d.slots);
-            let mut threshold = |values: &[f64]| match &d.alert {
-                Some(a) => {
-                    ev.set_aggregates(values);
-                    ev.truth(a) == Truth::True
-                }
-                None => true,
-            };
-            let window = if d.keys.is_empty() { None } else { d.window_ms };
-            for a in sweep(&mut g.entries, &self.kinds[di], window, &mut threshold) {
-                out.push(AlertOut {
-                    detection: di,
-                    key: key.clone(),
-                    alert: a,
-                    info: g.info.as_deref().cloned(),
-                });
-            }
-        }
+        let groups: Vec<((usize, GroupKey), Group)> = partial
+            .groups
+            .drain()
+            .filter(|((di, _), g)| 1 + g.rest.len() >= self.min_records[*di])
+            .collect();
+        let mut out: Vec<AlertOut> = groups
+            .into_par_iter()
+            .flat_map_iter(|((di, key), g)| {
+                let d = &self.detections[di];
+                let ctx = RecordCtx::new(self.params);
+                let mut ev = ctx.evaluator(d.slots);
+                let mut threshold = |values: &[f64]| match &d.alert {
+                    Some(a) => {
+                        ev.set_aggregates(values);
+                        ev.truth(a) == Truth::True
+                    }
+                    None => true,
+                };
+                let window = if d.keys.is_empty() { None } else { d.window_ms };
+                let mut entries = g.rest;
+                entries.push(g.head);
+                let info = g.info;
+                sweep(&mut entries, &self.kinds[di], window, &mut threshold)
+                    .into_iter()
+                    .map(|a| AlertOut {
+                        detection: di,
+                        key: key.clone(),
+                        alert: a,
+                        info: info.as_deref().cloned(),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            (a.detection, &a.key, a.alert.first).cmp(&(b.detection, &b.key, b.alert.first))
+        });
         out
     }
 
@@ -480,6 +509,52 @@ fn undecided(out: &mut Partial, di: usize, file: u32, line: u32, reason: std::rc
                 },
             );
         }
+    }
+}
+
+/// The fewest records a window must hold for `alert` to be true: `count() >= 20`
+/// and `count_distinct(x) >= 10` need that many records, `and` the larger of
+/// its sides, `or` the smaller. Anything else needs one record (a window is
+/// only judged at a record), so the bound is always safe.
+pub fn min_records(alert: &Expr, aggs: &[Aggregate]) -> usize {
+    let counts = |i: &usize| {
+        matches!(
+            aggs.get(*i),
+            Some(Aggregate::Count | Aggregate::CountDistinct(_))
+        )
+    };
+    let num = |e: &Expr| match e {
+        Expr::Const(crate::compile::ir::Const::Num(n)) if n.is_finite() => Some(*n),
+        _ => None,
+    };
+    // Records needed for `count op k`, with the count on the left.
+    let need = |op: BinOp, k: f64| -> usize {
+        let k = k.max(0.0).min(1e9);
+        match op {
+            BinOp::Ge => k.ceil() as usize,
+            BinOp::Gt => k.floor() as usize + 1,
+            BinOp::Eq => k.ceil() as usize,
+            _ => 1,
+        }
+    };
+    // `k <= count()` is `count() >= k`.
+    let flip = |op: BinOp| match op {
+        BinOp::Le => BinOp::Ge,
+        BinOp::Lt => BinOp::Gt,
+        BinOp::Ge => BinOp::Le,
+        BinOp::Gt => BinOp::Lt,
+        other => other,
+    };
+    match alert {
+        Expr::Bin(BinOp::And, a, b) => min_records(a, aggs).max(min_records(b, aggs)),
+        Expr::Bin(BinOp::Or, a, b) => min_records(a, aggs).min(min_records(b, aggs)),
+        Expr::Bin(op, a, b) => match (&**a, &**b) {
+            (Expr::Agg(i), k) if counts(i) => num(k).map_or(1, |k| need(*op, k)),
+            (k, Expr::Agg(i)) if counts(i) => num(k).map_or(1, |k| need(flip(*op), k)),
+            _ => 1,
+        }
+        .max(1),
+        _ => 1,
     }
 }
 
