@@ -529,7 +529,7 @@ pub fn min_records(alert: &Expr, aggs: &[Aggregate]) -> usize {
     };
     // Records needed for `count op k`, with the count on the left.
     let need = |op: BinOp, k: f64| -> usize {
-        let k = k.max(0.0).min(1e9);
+        let k = k.clamp(0.0, 1e9);
         match op {
             BinOp::Ge => k.ceil() as usize,
             BinOp::Gt => k.floor() as usize + 1,
