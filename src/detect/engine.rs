@@ -12,16 +12,19 @@
 //! destination) groups can number millions.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::spill::{self, Spill};
 use super::window::{sweep, AggKind, AggVal, Alert, Entry, Vals};
 use crate::compile::ir::{Aggregate, Detection, Expr, MsgPart};
 use crate::dsl::ast::BinOp;
 use crate::eval::records::{KeyPart, RecordCtx, RecordEval, Truth};
 use crate::eval::{LogFields, Params};
+use crate::load::LoadError;
 use crate::schema::logs::LogSource;
 
 /// One record as the engine sees it.
@@ -76,7 +79,7 @@ impl GroupKey {
 
 /// What the alert's first record says: the resource concerned, the message's
 /// record-level parts, and the details a GuardDuty finding reports.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct GroupInfo {
     pub resource: String,
     /// Rendered record-level message parts (`None` for parts with aggregates).
@@ -85,15 +88,34 @@ pub struct GroupInfo {
 }
 
 #[derive(Debug)]
-struct Group {
+pub struct Group {
     /// The group's first entry inline: most groups of a flow log hold one
     /// record, and a group without a heap allocation is a third the size.
-    head: Entry,
-    rest: Vec<Entry>,
+    pub(super) head: Entry,
+    pub(super) rest: Vec<Entry>,
     /// (time, file, line) of the group's earliest record.
-    first: (i64, u32, u32),
+    pub(super) first: (i64, u32, u32),
     /// Taken from the earliest record, for event logs only.
-    info: Option<Box<GroupInfo>>,
+    pub(super) info: Option<Box<GroupInfo>>,
+}
+
+type Groups = FxHashMap<(usize, GroupKey), Group>;
+
+/// Adds group `g` to `map`, joining a group of the same key.
+fn merge_group(map: &mut Groups, k: (usize, GroupKey), g: Group) {
+    match map.get_mut(&k) {
+        Some(mine) => {
+            if g.first < mine.first {
+                mine.first = g.first;
+                mine.info = g.info;
+            }
+            mine.rest.push(g.head);
+            mine.rest.extend(g.rest);
+        }
+        None => {
+            map.insert(k, g);
+        }
+    }
 }
 
 /// Records a detection could not judge, per file: how many, and the first.
@@ -107,7 +129,9 @@ pub struct Undecided {
 /// What some chunks contributed.
 #[derive(Debug, Default)]
 pub struct Partial {
-    groups: FxHashMap<(usize, GroupKey), Group>,
+    groups: Groups,
+    /// Entries held in `groups`, against the spill budget.
+    entries: usize,
     undecided: HashMap<(usize, u32), Undecided>,
     /// Records read, per file.
     pub records: HashMap<u32, usize>,
@@ -115,23 +139,12 @@ pub struct Partial {
 
 impl Partial {
     pub fn merge(&mut self, other: Partial) {
+        self.entries += other.entries;
         if self.groups.is_empty() {
             self.groups = other.groups;
         } else {
             for (k, g) in other.groups {
-                match self.groups.get_mut(&k) {
-                    Some(mine) => {
-                        if g.first < mine.first {
-                            mine.first = g.first;
-                            mine.info = g.info;
-                        }
-                        mine.rest.push(g.head);
-                        mine.rest.extend(g.rest);
-                    }
-                    None => {
-                        self.groups.insert(k, g);
-                    }
-                }
+                merge_group(&mut self.groups, k, g);
             }
         }
         for (k, u) in other.undecided {
@@ -174,6 +187,14 @@ pub struct Engine<'p> {
     min_records: Vec<usize>,
     /// One partial per thread that fed chunks.
     pool: Mutex<Vec<Partial>>,
+    /// Entries a partial holds before its groups go to disk.
+    budget: usize,
+    /// Created at the first spill; `None` if it could not be.
+    spill: OnceLock<Option<Spill>>,
+    /// Set when a spill failed: groups stay in memory from then on.
+    spill_off: AtomicBool,
+    /// Spilled groups that could not be read back: the run is incomplete.
+    spill_errors: Mutex<Vec<LoadError>>,
 }
 
 impl<'p> Engine<'p> {
@@ -218,6 +239,10 @@ impl<'p> Engine<'p> {
             agg_parts,
             min_records,
             pool: Mutex::new(Vec::new()),
+            budget: spill::budget(),
+            spill: OnceLock::new(),
+            spill_off: AtomicBool::new(false),
+            spill_errors: Mutex::new(Vec::new()),
         }
     }
 
@@ -255,9 +280,40 @@ impl<'p> Engine<'p> {
             }
         }
         *out.records.entry(file).or_insert(0) += n;
+        if out.entries >= self.budget {
+            self.spill_partial(&mut out);
+        }
         if let Ok(mut p) = self.pool.lock() {
             p.push(out);
         }
+    }
+
+    /// Moves a partial's groups to disk; what cannot be written stays.
+    fn spill_partial(&self, out: &mut Partial) {
+        if self.spill_off.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(spill) = self.spill.get_or_init(|| Spill::create().ok()) else {
+            self.spill_off.store(true, Ordering::Relaxed);
+            return;
+        };
+        let (back, err) = spill.write(out.groups.drain().collect());
+        out.entries = 0;
+        if err.is_some() {
+            self.spill_off.store(true, Ordering::Relaxed);
+            for (k, g) in back {
+                out.entries += 1 + g.rest.len();
+                out.groups.insert(k, g);
+            }
+        }
+    }
+
+    /// Errors of the run itself (spilled groups that could not be read back).
+    pub fn errors(&self) -> Vec<LoadError> {
+        self.spill_errors
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_default()
     }
 
     /// Everything the threads contributed.
@@ -327,6 +383,7 @@ impl<'p> Engine<'p> {
             line: rec.line(),
             vals,
         };
+        out.entries += 1;
         let here = (time, file, rec.line());
         let events = matches!(rec, Record::Event { .. });
         match out.groups.entry((di, key)) {
@@ -414,15 +471,60 @@ impl<'p> Engine<'p> {
     }
 
     /// Sweeps every group that could alert (in parallel) and returns the
-    /// alerts, in a stable order.
+    /// alerts, in a stable order. Spilled groups are swept one partition at
+    /// a time, with the groups still in memory joined to their partition.
     pub fn alerts(&self, partial: &mut Partial) -> Vec<AlertOut> {
-        let groups: Vec<((usize, GroupKey), Group)> = partial
-            .groups
-            .drain()
-            .filter(|((di, _), g)| 1 + g.rest.len() >= self.min_records[*di])
-            .collect();
-        let mut out: Vec<AlertOut> = groups
+        let in_memory: Vec<((usize, GroupKey), Group)> = partial.groups.drain().collect();
+        partial.entries = 0;
+        let mut out = match self.spill.get().and_then(Option::as_ref) {
+            None => self.sweep_groups(in_memory),
+            Some(spill) => {
+                let mut by_part: Vec<Vec<((usize, GroupKey), Group)>> =
+                    (0..spill::PARTS).map(|_| Vec::new()).collect();
+                for (k, g) in in_memory {
+                    by_part[spill::part_of(k.0, &k.1)].push((k, g));
+                }
+                let mut out = Vec::new();
+                for (p, mine) in by_part.into_iter().enumerate() {
+                    let mut map = Groups::default();
+                    match spill.read(p) {
+                        Ok(groups) => {
+                            for (k, g) in groups {
+                                merge_group(&mut map, k, g);
+                            }
+                        }
+                        Err(e) => {
+                            if let Ok(mut errs) = self.spill_errors.lock() {
+                                errs.push(LoadError::new(
+                                    spill.dir().display().to_string(),
+                                    None,
+                                    format!(
+                                        "detections lost records moved to disk ({e}); \
+                                         their alerts are incomplete"
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                    for (k, g) in mine {
+                        merge_group(&mut map, k, g);
+                    }
+                    out.extend(self.sweep_groups(map.into_iter().collect()));
+                }
+                out
+            }
+        };
+        out.sort_by(|a, b| {
+            (a.detection, &a.key, a.alert.first).cmp(&(b.detection, &b.key, b.alert.first))
+        });
+        out
+    }
+
+    /// The alerts of `groups`, swept in parallel.
+    fn sweep_groups(&self, groups: Vec<((usize, GroupKey), Group)>) -> Vec<AlertOut> {
+        groups
             .into_par_iter()
+            .filter(|((di, _), g)| 1 + g.rest.len() >= self.min_records[*di])
             .flat_map_iter(|((di, key), g)| {
                 let d = &self.detections[di];
                 let ctx = RecordCtx::new(self.params);
@@ -448,11 +550,7 @@ impl<'p> Engine<'p> {
                     })
                     .collect::<Vec<_>>()
             })
-            .collect();
-        out.sort_by(|a, b| {
-            (a.detection, &a.key, a.alert.first).cmp(&(b.detection, &b.key, b.alert.first))
-        });
-        out
+            .collect()
     }
 
     /// The alert's message: record-level parts from its first record,

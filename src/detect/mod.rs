@@ -6,4 +6,5 @@ pub mod engine;
 pub mod finding;
 pub mod lists;
 pub mod run;
+pub mod spill;
 pub mod window;

@@ -110,6 +110,7 @@ pub fn run(
         ..DetectOutcome::default()
     };
     let mut alerts = engine.alerts(&mut all);
+    out.errors.extend(engine.errors());
     look_again(&engine, &mut alerts, inputs, opts);
     let mut alerted: std::collections::HashSet<(usize, u32)> = std::collections::HashSet::new();
     for a in &alerts {
