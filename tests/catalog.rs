@@ -819,6 +819,9 @@ fn s3_bucket_secure_transport() {
             // parameter without default does not make that unknown.
             ("LandingBucket", "pass", 110),
             ("QuarantineBucket", "unknown", 130), // a policy for a parameter-named bucket may be for this one
+            // partial-deny.yaml
+            ("ExportsBucket", "fail", 6), // Deny for one role, and for one action to everyone
+            ("ImportsBucket", "pass", 27), // Principal {AWS: ["*"]}, Action ["*"]
             // plan.json
             // Values parsed by json() are reported at the policy string itself.
             ("aws_s3_bucket.logs", "fail", 39),
@@ -1069,6 +1072,10 @@ fn sqs_secure_transport() {
             ("BillingQueue", "pass", 56),       // one policy for two queues
             ("BillingDeadLetterQueue", "pass", 64), // BoolIfExists with a list
             ("AuditQueue", "unknown", 100),     // the policy document is imported
+            ("ReportsQueue", "fail", 103),      // Deny for one role only
+            ("InvoicesQueue", "fail", 121),     // Deny of sqs:SendMessage only
+            ("ShipmentsQueue", "fail", 139),    // its Deny names another queue
+            ("ReturnsQueue", "pass", 157),      // Principal {AWS: ["*"]}, Action "*", Resource "*"
             // plan.json
             ("aws_sqs_queue.orders", "pass", 8), // aws_sqs_queue_policy naming the queue's id
             ("aws_sqs_queue.legacy", "pass", 38), // inline `policy`
