@@ -1047,6 +1047,13 @@ fn rds_force_ssl() {
             ("aws_rds_cluster.analytics", "fail", 337),
             ("aws_rds_cluster.shared", "unknown", 342),
             ("module.sessions.aws_rds_cluster.this", "fail", 381),
+            // default-on.yaml: default groups that force TLS by version
+            ("Mariadb118", "pass", 5), // MariaDB 11.8+: require_secure_transport ON
+            ("Mariadb114", "fail", 17), // MariaDB 11.4: OFF
+            ("Mysql97", "pass", 23),   // MySQL 9.7+: ON
+            ("Mysql84", "fail", 35),   // MySQL 8.4: OFF
+            ("InheritsOn", "pass", 42), // a mariadb11.8 group that leaves it alone
+            ("TurnedOff", "fail", 66), // a mariadb11.8 group that sets OFF
         ],
     );
     assert!(
