@@ -758,6 +758,12 @@ fn rds_storage_encryption() {
             ("aws_rds_cluster.ledger", "pass", 166),
             ("aws_rds_cluster.serverless", "fail", 205), // storage_encrypted not configured (known after apply)
             ("module.wiki.aws_db_instance.this", "pass", 252),
+            // replicas.yaml: a read replica inherits encryption from its source
+            ("EncryptedSource", "pass", 4),
+            ("EncryptedReplica", "pass", 13),
+            ("PlainSource", "fail", 21),
+            ("PlainReplica", "fail", 27),
+            ("OutsideReplica", "unknown", 34), // the source is an ARN outside the template
         ],
     );
     // Instances of an Aurora cluster are judged through the cluster.
