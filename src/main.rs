@@ -21,9 +21,10 @@ use cli::EXIT_ERROR;
     version,
     about = "Policy-as-code compliance scanner for AWS: CloudFormation, Terraform plans, and the claims they make",
     long_about = "deadbolt checks CloudFormation templates and Terraform plans against security policies \
-written in its own small language. It ships a catalogue of encryption, transport, KMS, WAF and \
-exposure policies, and reports each (policy, resource) as pass, fail or unknown with the exact \
-file, line and column.\n\nExit codes: 0 nothing at or above --fail-on, 1 findings, 2 usage error, \
+written in its own small language, and runs GuardDuty-style detections over VPC Flow Logs, \
+CloudTrail and Route 53 Resolver query logs. It ships a catalogue of encryption, transport, KMS, \
+WAF and exposure policies and of detections, and reports each (policy, resource) as pass, fail or \
+unknown with the exact file, line and column.\n\nExit codes: 0 nothing at or above --fail-on, 1 findings, 2 usage error, \
 unreadable input or invalid policy.",
     after_help = "Examples:\n  deadbolt scan fixtures/examples\n  deadbolt scan infra/ --format json --output results.json\n  \
 deadbolt scan infra/ --sarif deadbolt.sarif --junit deadbolt.xml --fail-on high\n  \
@@ -36,7 +37,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Scan templates and plans with the policies (the built-in catalogue by default).
+    /// Scan templates, plans and logs with the policies and detections (the built-in catalogue by default).
     Scan(Box<ScanArgs>),
     /// Compile policy files and report problems, without scanning anything.
     Check(CheckArgs),

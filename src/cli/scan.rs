@@ -38,6 +38,8 @@ pub enum Format {
   terraform show -json plan.out | deadbolt scan -    # a plan on standard input
   deadbolt scan infra/ --param Environment=prod --policies my-policies/
   deadbolt scan infra/ --waivers waivers.yaml --baseline baseline.json
+  deadbolt scan logs/ --threat-list ips=ips.txt --trusted-list trusted.txt --format guardduty
+  zcat flows.log.gz | deadbolt scan -                # a log on standard input (plain or gzip)
 
 Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 usage error, unreadable input, nothing to scan, or an invalid policy.")]
 pub struct ScanArgs {
