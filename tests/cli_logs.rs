@@ -172,10 +172,13 @@ fn bad_logs_are_errors_with_file_and_line_and_the_rest_is_scanned() {
         .map(|r| r["message"].as_str().unwrap().to_string())
         .collect();
     assert!(!unknown.is_empty());
+    // A file of which no record could be read is unknown too, never a pass.
     assert!(
-        unknown.iter().all(|m| m.contains("could not be read from")),
+        unknown.iter().all(|m| m.contains("could not be read from")
+            || m == "no record of this file could be read, so nothing was checked"),
         "{unknown:?}"
     );
+    assert!(unknown.iter().any(|m| m.contains("could not be read from")));
     let trunc_msg = v["errors"]
         .as_array()
         .unwrap()
@@ -401,6 +404,48 @@ fn a_missing_list_is_unknown_in_every_format() {
     assert!(!problems(&json(&r))
         .iter()
         .any(|p| p.0 == "malicious-ip-flow" && p.2 == "unknown"));
+}
+
+#[test]
+fn a_log_of_which_nothing_was_read_is_unknown_not_a_pass() {
+    // Every line of this file is an error (its header names an unknown field):
+    // no detection may pass it, in any format, and the run exits 2.
+    let log = "fixtures/logs/flow/unknown-header-field.log";
+    let r = run(&["scan", log, "--format", "json"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let v = json(&r);
+    let statuses: Vec<(String, String)> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["policy"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "malicious-ip-flow",
+            "rdp-brute-force",
+            "recon-portscan",
+            "ssh-brute-force"
+        ]
+        .iter()
+        .map(|p| (p.to_string(), "unknown".to_string()))
+        .collect::<Vec<_>>()
+    );
+    assert_eq!(v["summary"]["pass"], 0);
+    let junit = run(&["scan", log, "--format", "junit"]).stdout;
+    assert_eq!(
+        junit
+            .matches("message=\"no record of this file could be read, so nothing was checked\"")
+            .count(),
+        4,
+        "{junit}"
+    );
 }
 
 #[test]

@@ -149,6 +149,16 @@ pub fn run(
                     *line,
                     format!("cannot be decided for {records}: {reason}"),
                 ));
+            } else if all.records.get(&key.1).copied().unwrap_or(0) == 0 {
+                // Nothing was read: not a pass, whatever the reason (an empty
+                // file, a header or format that made every line an error).
+                out.findings.push(file_result(
+                    d,
+                    input,
+                    Status::Unknown,
+                    1,
+                    "no record of this file could be read, so nothing was checked".to_string(),
+                ));
             } else if !alerted.contains(&key) {
                 let n = all.records.get(&key.1).copied().unwrap_or(0);
                 let records = if n == 1 {
