@@ -95,3 +95,8 @@ diag_test!(
     "error[wrong-arguments]: `starts_with` takes 2 arguments, given 1",
     "error[type-mismatch]: argument 2 of `cidr_contains` must be a string, found a boolean"
 );
+diag_test!(
+    detection_with_two_wheres,
+    "detection-two-wheres",
+    "one `where` per detection"
+);

@@ -267,6 +267,12 @@ impl<'s> Parser<'s> {
                 from = Some((source, binding));
                 i = rest;
             } else if let Ok((rest, _)) = self.src.keyword(t, "where") {
+                if filter.is_some() {
+                    return failure(
+                        t,
+                        "one `where` per detection (join the conditions with `and`)",
+                    );
+                }
                 let (rest, e) = commit(self.expr(rest), ws(rest), "a condition after `where`")?;
                 filter = Some(e);
                 i = rest;
@@ -277,6 +283,9 @@ impl<'s> Parser<'s> {
                 lets.push((name, value));
                 i = rest;
             } else if let Ok((rest, _)) = self.src.keyword(t, "group") {
+                if group.is_some() {
+                    return failure(t, "one `group by` per detection (list every key in it)");
+                }
                 let (mut rest, _) =
                     commit(self.src.keyword(rest, "by"), ws(rest), "`by` after `group`")?;
                 let mut keys = Vec::new();
@@ -305,6 +314,12 @@ impl<'s> Parser<'s> {
                 });
                 i = rest;
             } else if let Ok((rest, _)) = self.src.keyword(t, "alert") {
+                if alert.is_some() {
+                    return failure(
+                        t,
+                        "one `alert when` per detection (join the thresholds with `and` or `or`)",
+                    );
+                }
                 let (rest, _) = commit(
                     self.src.keyword(rest, "when"),
                     ws(rest),
@@ -315,6 +330,9 @@ impl<'s> Parser<'s> {
                 alert = Some(e);
                 i = rest;
             } else if let Ok((rest, _)) = self.src.keyword(t, "resource") {
+                if resource.is_some() {
+                    return failure(t, "one `resource` per detection");
+                }
                 let (rest, e) = commit(
                     self.expr(rest),
                     ws(rest),
@@ -323,6 +341,9 @@ impl<'s> Parser<'s> {
                 resource = Some(e);
                 i = rest;
             } else if let Ok((rest, _)) = self.src.keyword(t, "message") {
+                if message.is_some() {
+                    return failure(t, "one `message` per detection");
+                }
                 let (rest, m) = commit(
                     self.message(rest),
                     ws(rest),
