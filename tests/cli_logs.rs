@@ -449,6 +449,43 @@ fn a_log_of_which_nothing_was_read_is_unknown_not_a_pass() {
 }
 
 #[test]
+fn flow_fields_of_versions_9_to_11_are_typed_in_detections() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "cleartext.policy",
+        br#"detection cleartext-flow {
+  title "Cleartext traffic to another VPC"
+  type "Policy:EC2/Cleartext"
+  severity 2.0
+  action network_connection
+  from flowlog as f
+  where f.encryption_status == 0 and f.next_hop_vpc_id exists and f.interface_type == "interface"
+  message "{f.srcaddr} to {f.dstaddr} in clear via {f.next_hop_vpc_id} ({f.resource_id})"
+}
+"#,
+    );
+    let r = run(&[
+        "scan",
+        "fixtures/logs/flow/encryption-next-hop-v11-header.log",
+        "-p",
+        &policy,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v = json(&r);
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results[0]["status"], "fail");
+    assert_eq!(results[0]["line"], 2);
+    assert_eq!(
+        results[0]["message"],
+        "10.0.1.5 to 10.0.2.9 in clear via vpc-0a1b2c3d (10.0.2.9)"
+    );
+}
+
+#[test]
 fn diff_compares_detections_over_logs() {
     let dir = tempfile::tempdir().unwrap();
     let (old, new) = (dir.path().join("old"), dir.path().join("new"));

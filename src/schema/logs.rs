@@ -94,6 +94,21 @@ pub const FLOW_FIELDS: &[(&str, FieldKind)] = &[
     ("ecs-task-arn", Str),
     ("ecs-task-id", Str),
     ("reject-reason", Str),
+    ("resource-id", Str),
+    // 0 cleartext, 1 Nitro-encrypted, 2 application TLS, 3 both.
+    ("encryption-status", Num),
+    ("instance-tag", Str),
+    ("instance-tag-2", Str),
+    ("interface-tag", Str),
+    ("interface-tag-2", Str),
+    ("asg-tag", Str),
+    ("asg-tag-2", Str),
+    ("interface-type", Str),
+    ("next-hop-interface-id", Str),
+    ("next-hop-subnet-id", Str),
+    ("next-hop-az-id", Str),
+    ("next-hop-vpc-id", Str),
+    ("next-hop-interface-type", Str),
 ];
 
 const SESSION_ISSUER: &[(&str, FieldKind)] = &[
