@@ -19,6 +19,9 @@ pub fn binary_message(bytes: &[u8], detail: &str) -> String {
             "binary file: a zip archive, as Terraform writes binary plan files; deadbolt reads the JSON form: {PLAN_HINT}"
         );
     }
+    if bytes.starts_with(b"PAR1") {
+        return "an Apache Parquet file (as VPC Flow Logs can be delivered to S3): deadbolt reads flow logs in the text format, the default for S3 and CloudWatch Logs delivery; deliver the logs as text or convert the file".to_string();
+    }
     if bytes.starts_with(&[0x1f, 0x8b]) {
         return "gzip-compressed file: decompress it first (e.g. `gunzip -k FILE`), or pass the template itself".to_string();
     }
@@ -86,6 +89,12 @@ mod tests {
     use crate::load::parse_json;
 
     #[test]
+    fn a_parquet_file_is_named_as_such() {
+        let m = binary_message(b"PAR1\x15\x04\x15\x10\x00\x00", "");
+        assert!(m.starts_with("an Apache Parquet file"), "{m}");
+    }
+
+    #[test]
     fn hints_for_terraform_state_and_plans() {
         let state = r#"{"version": 4, "terraform_version": "1.9.0", "serial": 3, "lineage": "x", "resources": []}"#;
         let d = parse_json(state, "s").unwrap();
@@ -103,3 +112,4 @@ mod tests {
         assert!(describe_non_template(&[], "  \n").starts_with("empty file"));
     }
 }
+
