@@ -29,6 +29,8 @@ import time
 import urllib.parse
 import zlib
 
+import expect
+
 T0 = 1_709_251_200  # 2024-03-01T00:00:00Z
 SPAN = 24 * 3600
 ACCOUNT = "123456789012"
@@ -50,6 +52,19 @@ SCANNER_POOL = ["192.0.2.%d" % i for i in range(1, 200)]
 CRYPTO_DOMAINS = ["pool.supportxmr.com", "xmr.pool.minergate.com", "mine.moneropool.com", "eth.2miners.com"]
 C2_DOMAINS = ["evil-c2.example", "beacon.badactor.example"]
 EXFIL_PARENT = "exfil-tunnel.example"
+# The ip-ranges.json written beside the lists (--aws-ip-ranges).
+AWS_IP_RANGES = {
+    "syncToken": "1709251200",
+    "createDate": "2024-03-01-00-00-00",
+    "prefixes": [
+        {"ip_prefix": "10.0.0.0/8", "region": REGION, "service": "EC2", "network_border_group": REGION},
+        {"ip_prefix": "3.80.0.0/12", "region": REGION, "service": "AMAZON", "network_border_group": REGION},
+        {"ip_prefix": "52.94.0.0/22", "region": REGION, "service": "AMAZON", "network_border_group": REGION},
+    ],
+    "ipv6_prefixes": [
+        {"ipv6_prefix": "2600:1f18::/33", "region": REGION, "service": "EC2", "network_border_group": REGION},
+    ],
+}
 
 
 class Host:
@@ -130,6 +145,10 @@ def gen_flow(args, out, manifest):
     counts["ssh_brute_force"] = sum(1 for e in episodes if e[1] == "ssh")
     counts["rdp_brute_force"] = sum(1 for e in episodes if e[1] == "rdp")
     active = []  # [kind, left, src, dst, next_port, src6?]
+    # Every OK record between an attacker and its target, from the attack's
+    # start on: (start, order, dstport, protocol), for the expected alerts.
+    watch = {}
+    malicious_resources = set()
     ep_i = 0
     batch = []
     batch_v5 = []
@@ -152,6 +171,7 @@ def gen_flow(args, out, manifest):
             target = choice(public_hosts)
             src = choice(SCANNER_POOL) if kind == "portscan" else public_ip(rand)
             active.append([kind, length, src, target, randrange(1, 1024)])
+            watch.setdefault((src, target.ip), [])
             ep_i += 1
         # Time runs forward with up to two minutes of jitter (out of order).
         t = T0 + (i * SPAN) // n + randrange(-120, 120)
@@ -189,6 +209,8 @@ def gen_flow(args, out, manifest):
             packets, nbytes = randrange(3, 200), randrange(200, 90000)
             path = "8" if direction == "egress" else "-"
             counts["malicious_ip_accepted"] += 1
+            if bad not in TRUSTED_IPS:
+                malicious_resources.add(host.eni)
         elif r < 0.006:
             host = hosts[randrange(len(hosts))]
             status = "NODATA" if rand() < 0.8 else "SKIPDATA"
@@ -234,6 +256,9 @@ def gen_flow(args, out, manifest):
                     % (start, end, ACCOUNT, host.subnet, host.instance, host.eni, REGION, host.az, status)
                 )
         else:
+            tracked = watch.get((src, dst))
+            if tracked is not None:
+                tracked.append((start, i, dport, proto))
             if want_v2:
                 batch.append(
                     "2 %s %s %s %s %d %d %d %d %d %d %d %s OK\n"
@@ -259,6 +284,13 @@ def gen_flow(args, out, manifest):
         "files": [os.path.basename(p) for _, _, p in outputs],
         "v5_format": V5_FIELDS,
         "injected_episodes": counts,
+        "expected_alerts": {
+            "recon-portscan": expect.windowed(watch, 3600, 10, lambda r: r[3] in (6, 17), lambda r: r[2], distinct=True),
+            "ssh-brute-force": expect.windowed(watch, 600, 20, lambda r: r[3] == 6 and r[2] == 22),
+            "rdp-brute-force": expect.windowed(watch, 600, 20, lambda r: r[3] == 6 and r[2] == 3389),
+            # One alert per instance (its interface in the v2 format).
+            "malicious-ip-flow": len(malicious_resources),
+        },
         "seconds": round(time.time() - started, 1),
     }
 
@@ -320,6 +352,18 @@ NORMAL_CALLS = [
     ("iam.amazonaws.com", "CreateAccessKey", False, "self"),
     ("iam.amazonaws.com", "AttachRolePolicy", False, "readonly-policy"),
 ]
+# The detection each injected kind of event must trigger.
+CT_DETECTIONS = {
+    "root_usage": "root-credential-usage",
+    "stop_logging": "cloudtrail-logging-disabled",
+    "delete_trail": "cloudtrail-logging-disabled",
+    "access_key_for_other_user": "access-key-for-other-user",
+    "admin_policy_attached": "iam-admin-policy-attached",
+    "admin_inline_policy": "iam-admin-policy-attached",
+    "guardduty_disabled": "guardduty-disabled",
+    "instance_credentials_outside": "instance-credentials-outside",
+    "malicious_ip_api": "malicious-ip-api",
+}
 USERS = ["alice", "bob", "carol", "deploy-bot", "ci-runner", "dave"]
 CORP_IPS = ["192.0.2.%d" % i for i in range(200, 250)]
 
@@ -358,6 +402,10 @@ def gen_cloudtrail(args, out, manifest):
         "admin_policy_attached", "admin_inline_policy", "guardduty_disabled",
         "instance_credentials_outside", "malicious_ip_api", "failed_sensitive_calls",
     ]}
+    # A detection without `group by` alerts once per principal: the principals
+    # (userIdentity.arn) each detection must name.
+    principals = {d: set() for d in CT_DETECTIONS.values()}
+    aws_ranges = [ipaddress.ip_network(p["ip_prefix"]) for p in AWS_IP_RANGES["prefixes"]]
     started = time.time()
     ct_dir = os.path.join(out, "cloudtrail")
     os.makedirs(ct_dir, exist_ok=True)
@@ -369,6 +417,7 @@ def gen_cloudtrail(args, out, manifest):
         events = []
         for j in range(k):
             i = written + j
+            kind = None
             t = T0 + (i * SPAN) // m + rnd.randrange(-300, 300)
             r = rnd.random()
             user = rnd.choice(USERS)
@@ -377,31 +426,38 @@ def gen_cloudtrail(args, out, manifest):
                 events.append(ct_event(rnd, t, "signin.amazonaws.com", "ConsoleLogin", ROOT, public_ip(rnd.random), None, False,
                                        response={"ConsoleLogin": "Success"}, event_type="AwsConsoleSignIn"))
                 counts["root_usage"] += 1
+                kind = "root_usage"
             elif r < 0.0006:
                 events.append(ct_event(rnd, t, "ec2.amazonaws.com", "DescribeRegions", ROOT, public_ip(rnd.random), None, True))
                 counts["root_usage"] += 1
+                kind = "root_usage"
             elif r < 0.00065:
                 events.append(ct_event(rnd, t, "cloudtrail.amazonaws.com", "StopLogging", iam_user(user), ip,
                                        {"name": "arn:aws:cloudtrail:%s:%s:trail/main" % (REGION, ACCOUNT)}, False))
                 counts["stop_logging"] += 1
+                kind = "stop_logging"
             elif r < 0.00068:
                 events.append(ct_event(rnd, t, "cloudtrail.amazonaws.com", "DeleteTrail", iam_user(user), ip, {"name": "main"}, False))
                 counts["delete_trail"] += 1
+                kind = "delete_trail"
             elif r < 0.0008:
                 other = rnd.choice([u for u in USERS if u != user])
                 events.append(ct_event(rnd, t, "iam.amazonaws.com", "CreateAccessKey", iam_user(user), ip, {"userName": other}, False,
                                        response={"accessKey": {"userName": other, "status": "Active", "accessKeyId": "AKIAOTHEREXAMPLE"}}))
                 counts["access_key_for_other_user"] += 1
+                kind = "access_key_for_other_user"
             elif r < 0.0009:
                 api = rnd.choice(["AttachUserPolicy", "AttachRolePolicy", "AttachGroupPolicy"])
                 key = {"AttachUserPolicy": "userName", "AttachRolePolicy": "roleName", "AttachGroupPolicy": "groupName"}[api]
                 events.append(ct_event(rnd, t, "iam.amazonaws.com", api, iam_user(user), ip,
                                        {key: "backdoor", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}, False))
                 counts["admin_policy_attached"] += 1
+                kind = "admin_policy_attached"
             elif r < 0.00095:
                 events.append(ct_event(rnd, t, "iam.amazonaws.com", "PutUserPolicy", iam_user(user), ip,
                                        {"userName": "backdoor", "policyName": "inline-admin", "policyDocument": admin_doc}, False))
                 counts["admin_inline_policy"] += 1
+                kind = "admin_inline_policy"
             elif r < 0.00098:
                 if rnd.random() < 0.5:
                     events.append(ct_event(rnd, t, "guardduty.amazonaws.com", "DeleteDetector", iam_user(user), ip, {"detectorId": "12abc34d567e8fa901bc2d34e56789f0"}, False))
@@ -409,13 +465,19 @@ def gen_cloudtrail(args, out, manifest):
                     events.append(ct_event(rnd, t, "guardduty.amazonaws.com", "UpdateDetector", iam_user(user), ip,
                                            {"detectorId": "12abc34d567e8fa901bc2d34e56789f0", "enable": False}, False))
                 counts["guardduty_disabled"] += 1
+                kind = "guardduty_disabled"
             elif r < 0.0012:
                 inst = "i-%017x" % rnd.getrandbits(68)
                 events.append(ct_event(rnd, t, "s3.amazonaws.com", "ListBuckets", assumed_role("web-instance-role", inst, ec2=True), public_ip(rnd.random), None, True))
                 counts["instance_credentials_outside"] += 1
+                caller = ipaddress.ip_address(events[-1]["sourceIPAddress"])
+                if not any(caller in r for r in aws_ranges):
+                    kind = "instance_credentials_outside"
             elif r < 0.0015:
                 events.append(ct_event(rnd, t, "ec2.amazonaws.com", "DescribeInstances", iam_user(user), rnd.choice(MALICIOUS_IPS), None, True))
                 counts["malicious_ip_api"] += 1
+                if events[-1]["sourceIPAddress"] not in TRUSTED_IPS:
+                    kind = "malicious_ip_api"
             elif r < 0.0018:
                 # Sensitive calls that failed: must not alert.
                 events.append(ct_event(rnd, t, "cloudtrail.amazonaws.com", "StopLogging", iam_user(user), ip, {"name": "main"}, False, error="AccessDenied"))
@@ -435,7 +497,14 @@ def gen_cloudtrail(args, out, manifest):
                 elif params == "readonly-policy":
                     params = {"roleName": "reporting", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}
                 ident = iam_user(user) if rnd.random() < 0.6 else assumed_role("deploy", "ci-%d" % rnd.randrange(1000))
+                if name == "CreateAccessKey":
+                    # A user creating its own key. A role session has no user
+                    # of its own: its CreateAccessKey for a user is for another
+                    # user, which access-key-for-other-user rightly reports.
+                    ident = iam_user(user)
                 events.append(ct_event(rnd, t, src, name, ident, ip, params, ro))
+            if kind is not None:
+                principals[CT_DETECTIONS[kind]].add(events[-1]["userIdentity"]["arn"])
         fname = "%s_CloudTrail_%s_%s_%05d.json.gz" % (ACCOUNT, REGION, "20240301T0000Z", files)
         with gzip.open(os.path.join(ct_dir, fname), "wb", compresslevel=6) as f:
             f.write(json.dumps({"Records": events}, separators=(",", ":")).encode())
@@ -443,7 +512,11 @@ def gen_cloudtrail(args, out, manifest):
         written += k
     total = sum(os.path.getsize(os.path.join(ct_dir, f)) for f in os.listdir(ct_dir))
     print("  %s: %d files, %.0f MB gzip" % (ct_dir, files, total / 1e6), file=sys.stderr)
-    manifest["cloudtrail"] = {"events": m, "files": files, "dir": "cloudtrail", "injected": counts, "seconds": round(time.time() - started, 1)}
+    manifest["cloudtrail"] = {
+        "events": m, "files": files, "dir": "cloudtrail", "injected": counts,
+        "expected_alerts": {d: len(p) for d, p in sorted(principals.items())},
+        "seconds": round(time.time() - started, 1),
+    }
 
 
 def gen_dns(args, out, manifest):
@@ -460,6 +533,10 @@ def gen_dns(args, out, manifest):
     burst = 0
     burst_src = None
     lines = []
+    # The instances (srcids.instance) that must alert, and the exfiltration
+    # queries per source: (time, order).
+    instances = {"crypto-mining-dns": set(), "c2-dns": set()}
+    exfil = {}
     for i in range(q):
         t = T0 + (i * SPAN) // q + rnd.randrange(-30, 30)
         src = "10.0.%d.%d" % (rnd.randrange(16), rnd.randrange(1, 250))
@@ -469,6 +546,7 @@ def gen_dns(args, out, manifest):
             src = burst_src
             burst -= 1
             counts["exfil_queries"] += 1
+            exfil.setdefault(src, []).append((t, i))
         elif r < 0.0005:
             burst, burst_src = 40, src
             counts["exfil_bursts"] += 1
@@ -476,12 +554,15 @@ def gen_dns(args, out, manifest):
         elif r < 0.001:
             name = "%s.%s." % (rnd.choice(["a", "b", "x1"]), rnd.choice(CRYPTO_DOMAINS))
             counts["crypto"] += 1
+            instances["crypto-mining-dns"].add(zlib.crc32(src.encode()))
         elif r < 0.0012:
             name = rnd.choice(C2_DOMAINS) + "."
             counts["c2"] += 1
+            instances["c2-dns"].add(zlib.crc32(src.encode()))
         elif r < 0.0013:
             name = "GuardDutyC2ActivityB.com."
             counts["guardduty_test_domain"] += 1
+            instances["c2-dns"].add(zlib.crc32(src.encode()))
         else:
             name = normal[rnd.randrange(len(normal))]
         rec = {
@@ -499,7 +580,13 @@ def gen_dns(args, out, manifest):
         f.write(("\n".join(lines) + "\n").encode())
     f.close()
     print("  %s: %.0f MB" % (path, os.path.getsize(path) / 1e6), file=sys.stderr)
-    manifest["dns"] = {"queries": q, "file": os.path.basename(path), "injected": counts, "seconds": round(time.time() - started, 1)}
+    expected = {d: len(v) for d, v in instances.items()}
+    expected["dns-exfiltration"] = expect.windowed(exfil, 600, 20, lambda r: True)
+    manifest["dns"] = {
+        "queries": q, "file": os.path.basename(path), "injected": counts,
+        "expected_alerts": expected,
+        "seconds": round(time.time() - started, 1),
+    }
 
 
 def write_lists(out):
@@ -514,20 +601,8 @@ def write_lists(out):
         f.write("\n".join(CRYPTO_DOMAINS) + "\n")
     with open(os.path.join(d, "c2-domains.txt"), "w") as f:
         f.write("\n".join(C2_DOMAINS) + "\n")
-    ranges = {
-        "syncToken": "1709251200",
-        "createDate": "2024-03-01-00-00-00",
-        "prefixes": [
-            {"ip_prefix": "10.0.0.0/8", "region": REGION, "service": "EC2", "network_border_group": REGION},
-            {"ip_prefix": "3.80.0.0/12", "region": REGION, "service": "AMAZON", "network_border_group": REGION},
-            {"ip_prefix": "52.94.0.0/22", "region": REGION, "service": "AMAZON", "network_border_group": REGION},
-        ],
-        "ipv6_prefixes": [
-            {"ipv6_prefix": "2600:1f18::/33", "region": REGION, "service": "EC2", "network_border_group": REGION},
-        ],
-    }
     with open(os.path.join(d, "ip-ranges.json"), "w") as f:
-        json.dump(ranges, f, indent=2)
+        json.dump(AWS_IP_RANGES, f, indent=2)
     # Every list parses as what it claims.
     for x in MALICIOUS_IPS + TRUSTED_IPS:
         ipaddress.ip_address(x)
