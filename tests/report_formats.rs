@@ -881,7 +881,7 @@ fn edge_cases_stay_valid() {
         lines[1],
         format!(
             "::error file=/abs dir/ü/stack.yaml,title=deadbolt {known} (high)\
-             ::bell\u{7} and ]]> %0D%0Anext line: 100%25 <b>"
+             ::bell\\u{{7}} and ]]> %0D%0Anext line: 100%25 <b>"
         )
     );
     assert!(lines[3]

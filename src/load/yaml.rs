@@ -43,6 +43,9 @@ pub enum Schema {
 /// Most quoted scalars whose continuation lines are re-indented before giving up.
 const MAX_REINDENTS: usize = 64;
 
+/// Re-indented text may grow to twice the input plus this many bytes.
+const MAX_REINDENT_GROWTH: usize = 64 << 10;
+
 /// Parse every document of a YAML stream (core schema). A leading UTF-8 BOM is
 /// ignored.
 pub fn parse_yaml(src: &str, path: &str) -> Result<Vec<Value>, LoadError> {
@@ -60,15 +63,21 @@ pub fn parse_yaml_with(src: &str, path: &str, schema: Schema) -> Result<Vec<Valu
     let src = src.strip_prefix('\u{feff}').unwrap_or(src);
     let mut text = std::borrow::Cow::Borrowed(src);
     let mut fixes = 0;
+    let max_len = src
+        .len()
+        .saturating_mul(2)
+        .saturating_add(MAX_REINDENT_GROWTH);
     loop {
         match parse_once(&text, path, schema) {
             Ok(docs) => return Ok(docs),
             Err((e, Some(start))) if fixes < MAX_REINDENTS => match reindent_quoted(&text, start) {
-                Some(fixed) => {
+                // Re-indenting adds bytes to every continuation line; past a
+                // bound the input is hostile, not a YAML 1.1 template.
+                Some(fixed) if fixed.len() <= max_len => {
                     text = std::borrow::Cow::Owned(fixed);
                     fixes += 1;
                 }
-                None => return Err(e),
+                _ => return Err(e),
             },
             Err((e, _)) => return Err(e),
         }
@@ -101,14 +110,27 @@ fn parse_once(
 }
 
 /// Indents every continuation line of the quoted scalar starting at byte `start`
-/// by the scalar's own column, so each is deeper than the enclosing block.
+/// one column deeper than the node that holds it (the first character of its
+/// line after the indentation and any `- ` / `? ` indicators), so each is
+/// deeper than the enclosing block. Not by the quote's own column: in
+/// `k:<10,000 spaces>"...` that would add 10,000 bytes to every line.
 fn reindent_quoted(src: &str, start: usize) -> Option<String> {
     let quote = *src.as_bytes().get(start)?;
     if quote != b'"' && quote != b'\'' {
         return None;
     }
     let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
-    let pad = " ".repeat(src[line_start..start].chars().count() + 1);
+    let line = &src.as_bytes()[line_start..start];
+    let mut node = 0;
+    while node < line.len() {
+        match line[node] {
+            b' ' => node += 1,
+            b'-' | b'?' if line.get(node + 1) == Some(&b' ') => node += 2,
+            _ => break,
+        }
+    }
+    // Only ASCII was skipped, so `node` bytes are `node` columns.
+    let pad = " ".repeat(node + 1);
     let bytes = src.as_bytes();
     let mut i = start + 1;
     let mut end = None;
@@ -1151,6 +1173,33 @@ mod tests {
         assert_eq!(e.pos, Some(Pos::new(1, 4)));
         assert!(e.message.contains("*nope"), "{e}");
         assert!(e.message.contains("undefined anchor"), "{e}");
+    }
+
+    #[test]
+    fn under_indented_quoted_scalars_are_reindented_by_their_node() {
+        // Padding by the quote's column made this 90 KB input cost 900 MB.
+        let n = 30_000;
+        let src = format!("a:\n  k:{}\"x\n{}\"\n", " ".repeat(n), "y\n".repeat(n));
+        let fixed = reindent_quoted(&src, src.find('"').unwrap()).unwrap();
+        // Three bytes (the node at column 2, plus one) on each of n + 1 lines.
+        assert_eq!(fixed.len(), src.len() + 3 * (n + 1));
+        let docs = parse_yaml(&src, "t.yaml").unwrap();
+        let v = docs[0].get("a").unwrap().get("k").unwrap();
+        // "x y y … y ": the line break before the closing quote folds to a space.
+        assert_eq!(v.as_str().map(str::len), Some(2 + 2 * n));
+        // Compact nested nodes: the mapping inside `- - ` sits at column 5.
+        let docs = parse_yaml("- - k: \"a\n b\"\n", "t.yaml").unwrap();
+        assert_eq!(
+            docs[0].as_seq().unwrap()[0].as_seq().unwrap()[0]
+                .get("k")
+                .unwrap()
+                .as_str(),
+            Some("a b")
+        );
+        // Indentation alone (a value on the line after its key) is bounded by
+        // the growth limit instead: an error, not gigabytes.
+        let src = format!("a:\n  k:\n{}\"x\n{}\"\n", " ".repeat(n), "y\n".repeat(n));
+        assert!(err(&src).message.contains("indentation"));
     }
 
     #[test]

@@ -14,12 +14,14 @@
 //! - pass: nothing.
 //!
 //! Properties are escaped as the runner expects (`%`, `\r`, `\n`, `:` and `,`);
-//! the message only needs `%`, `\r` and `\n`. `line` and `col` are left out when
+//! the message only needs `%`, `\r` and `\n`. Other control characters are
+//! written visibly (`\e`, `\u{7}`), as in every report. `line` and `col` are left out when
 //! unknown (0). Paths are written with forward slashes.
 
 use crate::compile::Severity;
 use crate::load::LoadError;
 use crate::result::{Finding, Status};
+use crate::terminal::escape_control;
 
 /// Renders findings and load errors as workflow commands, one per line.
 pub fn render(findings: &[Finding], errors: &[LoadError]) -> String {
@@ -88,11 +90,22 @@ fn push(out: &mut String, command: &str, file: &str, line: u32, col: u32, title:
     out.push('\n');
 }
 
-/// Escapes a workflow command's message.
+/// Escapes a workflow command's message: `%`, `\r` and `\n` as the runner
+/// expects, and every other control character (ESC, BEL, ...) and bidi override
+/// visibly, so a value from a template cannot drive the terminal reading the log.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    let mut out = String::with_capacity(s.len());
+    let mut buf = [0u8; 4];
+    for c in s.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            '\t' => out.push('\t'),
+            c => out.push_str(&escape_control(c.encode_utf8(&mut buf))),
+        }
+    }
+    out
 }
 
 /// Escapes a workflow command's property value.
@@ -108,5 +121,10 @@ mod tests {
     fn escapes_like_the_actions_toolkit() {
         assert_eq!(escape_data("50%\r\nnext: a,b"), "50%25%0D%0Anext: a,b");
         assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+        // Found by the fuzz corpus (tests/fuzz_corpus.rs): raw controls in a value.
+        assert_eq!(
+            escape_data("x\u{1b}[31m\u{7}\t\u{202e}y"),
+            "x\\e[31m\\u{7}\t\\u{202e}y"
+        );
     }
 }
