@@ -338,7 +338,7 @@ fn policy_syntax_error_at_last_character() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("cut.policy:4:"), "{}", r.stderr);
     assert!(
-        r.stderr.contains("expected '}' to close the policy"),
+        r.stderr.contains("expected '}' to close policy `cut`"),
         "{}",
         r.stderr
     );

@@ -42,7 +42,7 @@ macro_rules! diag_test {
 diag_test!(
     syntax_error_at_last_character,
     "syntax-last-char",
-    "syntax-last-char.policy:4:29: error[syntax]: syntax error: expected '}' to close the policy"
+    "syntax-last-char.policy:4:29: error[syntax]: syntax error: expected '}' to close policy `cut-short`"
 );
 diag_test!(unknown_property_deep_in_a_path, "unknown-property",
     "unknown-property.policy:4:30: error[unknown-property]: unknown property `ServerSideEncryptionConfigration` of `BucketEncryption` of AWS::S3::Bucket",
@@ -99,4 +99,47 @@ diag_test!(
     detection_with_two_wheres,
     "detection-two-wheres",
     "one `where` per detection"
+);
+diag_test!(
+    predicate_called_with_the_wrong_number_of_arguments,
+    "predicate-arity",
+    "predicate-arity.policy:7:58: error[wrong-arguments]: `allows_everything` takes 1 argument, given 2",
+    "it is defined as `predicate allows_everything(stmt)`"
+);
+diag_test!(
+    predicate_body_checked_with_its_argument_types,
+    "predicate-types",
+    "predicate-types.policy:1:31: error[unknown-property]: unknown property `Engin` of AWS::RDS::DBInstance",
+    "did you mean `Engine`?"
+);
+diag_test!(
+    recursive_definitions,
+    "recursive-definition",
+    "recursive-definition.policy:2:23: error[recursive-definition]: `open_a` is defined in terms of itself: `open_a` uses `open_b` uses `open_a`"
+);
+diag_test!(
+    unknown_import,
+    "unknown-import",
+    "unknown-import.policy:1:8: error[unknown-import]: no policy file `comon` to import",
+    "did you mean `common`?"
+);
+diag_test!(
+    duplicate_definitions,
+    "duplicate-definition",
+    "duplicate-definition.policy:3:5: error[duplicate-definition]: `admin_ports` is also defined in fixtures/policies/invalid/common.policy, which this file imports",
+    "duplicate-definition.policy:5:5: error[duplicate-definition]: `public` is defined twice"
+);
+diag_test!(
+    unknown_types_and_groups,
+    "unknown-types",
+    "unknown-types.policy:1:52: error[unknown-type]: unknown resource type `AWS::EFS::FileSystm`",
+    "unknown-types.policy:1:75: error[unknown-type]: `AWS::RSD::*` matches no CloudFormation resource type",
+    "did you mean `AWS::RDS::*`?",
+    "unknown-types.policy:5:16: error[unknown-types]: unknown type group `encrypted_at_rst`",
+    "did you mean `encrypted_at_rest`?"
+);
+diag_test!(
+    policy_never_closed_before_the_next,
+    "unclosed-policy",
+    "unclosed-policy.policy:6:1: error[syntax]: syntax error: expected '}' to close policy `rds-deletion-protection`"
 );

@@ -2,6 +2,7 @@
 //! regular expressions built once. Cheap to evaluate many times, from many threads.
 
 use std::fmt;
+use std::sync::Arc;
 
 use regex::Regex;
 
@@ -125,6 +126,7 @@ pub enum Aggregate {
 /// One `for resource ... as x` block.
 #[derive(Clone, Debug)]
 pub struct Block {
+    /// Resource types, exact or with `*` wildcards (`AWS::RDS::*`).
     pub types: Vec<String>,
     pub when: Option<Expr>,
     /// `each x in LIST`: the slot of `x` and the list; one result per item.
@@ -136,8 +138,30 @@ pub struct Block {
 
 impl Block {
     pub fn selects(&self, rtype: &str) -> bool {
-        self.types.iter().any(|t| t == rtype)
+        self.types.iter().any(|t| type_matches(t, rtype))
     }
+}
+
+/// Whether a resource type matches a selected type, where `*` in the selected
+/// type stands for any run of characters (`AWS::RDS::*`, `aws_db_*`).
+pub fn type_matches(pattern: &str, rtype: &str) -> bool {
+    if !pattern.contains('*') {
+        return pattern == rtype;
+    }
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = rtype.strip_prefix(first) else {
+        return false;
+    };
+    let mut parts: Vec<&str> = parts.collect();
+    let last = parts.pop().unwrap_or("");
+    for p in parts {
+        match rest.find(p) {
+            Some(at) => rest = &rest[at + p.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 #[derive(Clone, Debug)]
@@ -238,6 +262,11 @@ pub enum Expr {
     Quant(Quantifier, usize, Box<Expr>, Box<Expr>),
     /// The value of a detection's aggregate (index into `Detection::aggregates`).
     Agg(usize),
+    /// A file-level constant or predicate body, lowered once per block and
+    /// shared by every use in it.
+    Shared(Arc<Expr>),
+    /// A predicate call: each argument is stored in its slot, then the body runs.
+    Bind(Vec<(usize, Expr)>, Arc<Expr>),
 }
 
 #[derive(Clone, Debug)]
@@ -287,6 +316,21 @@ pub fn to_snake_case(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::to_snake_case;
+
+    #[test]
+    fn type_patterns() {
+        use super::type_matches;
+        assert!(type_matches("AWS::RDS::*", "AWS::RDS::DBInstance"));
+        assert!(!type_matches("AWS::RDS::*", "AWS::RDSX::DBInstance"));
+        assert!(type_matches("aws_db_*", "aws_db_instance"));
+        assert!(type_matches("AWS::*::Bucket", "AWS::S3::Bucket"));
+        assert!(!type_matches("AWS::*::Bucket", "AWS::S3::BucketPolicy"));
+        assert!(type_matches("*Bucket*", "AWS::S3::BucketPolicy"));
+        assert!(!type_matches("a*a", "a"));
+        assert!(type_matches("a*a", "aa"));
+        assert!(type_matches("AWS::S3::Bucket", "AWS::S3::Bucket"));
+        assert!(!type_matches("AWS::S3::Bucket", "AWS::S3::BucketPolicy"));
+    }
 
     #[test]
     fn snake_case_matches_terraform_names() {

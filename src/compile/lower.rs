@@ -1,5 +1,8 @@
 //! Lowering of checked syntax trees into the IR.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use regex::Regex;
 
 use super::funcs;
@@ -7,9 +10,18 @@ use super::ir::{self, Aggregate, Block, Const, Expr, FieldName, Func, MsgPart, S
 use crate::dsl::ast::{self, ExprKind, MetaValue, UnOp};
 use crate::schema::logs::{self as logschema, LogSource};
 
+/// The file-level definitions a rule may use, by name (its own file's and its
+/// imports'), as the checker resolved them. Each has a number unique among them.
+#[derive(Default)]
+pub struct Defs<'a> {
+    pub consts: HashMap<&'a str, (usize, &'a ast::Expr)>,
+    pub preds: HashMap<&'a str, (usize, &'a [ast::Ident], &'a ast::Expr)>,
+    pub groups: HashMap<&'a str, &'a [ast::StrLit]>,
+}
+
 /// Scope of names visible at a point: each name maps to its slot.
 #[derive(Default)]
-struct Scope {
+struct Scope<'a> {
     names: Vec<(String, usize)>,
     next: usize,
     /// The slot of a detection's flow log record, whose fields are looked up by
@@ -19,9 +31,15 @@ struct Scope {
     aggregates: Vec<Aggregate>,
     lists: Vec<String>,
     aws_ranges: bool,
+    defs: Option<&'a Defs<'a>>,
+    /// Constants and predicates lowered for this rule, shared by their uses.
+    consts: HashMap<usize, Expr>,
+    preds: HashMap<usize, (Vec<usize>, Arc<Expr>)>,
+    /// Quantifier variables of the condition being lowered, for its message.
+    quants: Vec<(String, usize)>,
 }
 
-impl Scope {
+impl Scope<'_> {
     fn bind(&mut self, name: &str) -> usize {
         let slot = self.next;
         self.next += 1;
@@ -38,7 +56,7 @@ impl Scope {
 }
 
 /// Lowers a policy that the checker accepted.
-pub fn lower_policy(p: &ast::Policy, src: &str, file: &str) -> ir::Policy {
+pub fn lower_policy(p: &ast::Policy, src: &str, file: &str, defs: &Defs) -> ir::Policy {
     let mut out = ir::Policy {
         id: p.id.name.clone(),
         title: String::new(),
@@ -69,14 +87,17 @@ pub fn lower_policy(p: &ast::Policy, src: &str, file: &str) -> ir::Policy {
     if out.title.is_empty() {
         out.title = out.id.clone();
     }
-    out.blocks = p.blocks.iter().map(|b| lower_block(b, src)).collect();
+    out.blocks = p.blocks.iter().map(|b| lower_block(b, src, defs)).collect();
     out
 }
 
 /// Lowers a detection that the checker accepted.
-pub fn lower_detection(d: &ast::Detection, src: &str, file: &str) -> ir::Detection {
+pub fn lower_detection(d: &ast::Detection, src: &str, file: &str, defs: &Defs) -> ir::Detection {
     let source = LogSource::parse(&d.source.name).unwrap_or(LogSource::CloudTrail);
-    let mut scope = Scope::default();
+    let mut scope = Scope {
+        defs: Some(defs),
+        ..Scope::default()
+    };
     let slot = scope.bind(&d.binding.name);
     if source == LogSource::FlowLog {
         scope.flow_slot = Some(slot);
@@ -222,8 +243,11 @@ pub fn line_of(src: &str, offset: usize) -> u32 {
         + 1
 }
 
-fn lower_block(b: &ast::RuleBlock, src: &str) -> Block {
-    let mut scope = Scope::default();
+fn lower_block(b: &ast::RuleBlock, src: &str, defs: &Defs) -> Block {
+    let mut scope = Scope {
+        defs: Some(defs),
+        ..Scope::default()
+    };
     scope.bind(&b.binding.name);
     let when = b.when.as_ref().map(|e| lower_expr(e, &mut scope));
     let each = b.each.as_ref().map(|(name, list)| {
@@ -243,7 +267,13 @@ fn lower_block(b: &ast::RuleBlock, src: &str) -> Block {
                 message,
                 span,
             } => {
+                scope.quants.clear();
                 let c = lower_expr(cond, &mut scope);
+                // The message sees the condition's quantifier variables, bound
+                // to the items that decided it.
+                let mark = scope.names.len();
+                let quants = std::mem::take(&mut scope.quants);
+                scope.names.extend(quants);
                 let message = message.as_ref().map(|m| {
                     m.parts
                         .iter()
@@ -253,6 +283,7 @@ fn lower_block(b: &ast::RuleBlock, src: &str) -> Block {
                         })
                         .collect()
                 });
+                scope.names.truncate(mark);
                 stmts.push(Stmt::Require {
                     cond: c,
                     message,
@@ -262,13 +293,69 @@ fn lower_block(b: &ast::RuleBlock, src: &str) -> Block {
             }
         }
     }
+    let groups = b
+        .groups
+        .iter()
+        .filter_map(|g| defs.groups.get(g.name.as_str()))
+        .flat_map(|types| types.iter());
+    let mut types: Vec<String> = Vec::new();
+    for t in b.types.iter().chain(groups) {
+        if !types.contains(&t.value) {
+            types.push(t.value.clone());
+        }
+    }
     Block {
-        types: b.types.iter().map(|t| t.value.clone()).collect(),
+        types,
         when,
         each,
         stmts,
         slots: scope.next,
     }
+}
+
+/// A file-level constant, lowered once per rule: a literal is copied into each
+/// use (so `x in deprecated` stays a constant list), anything else is shared.
+fn lower_const(id: usize, value: &ast::Expr, scope: &mut Scope) -> Expr {
+    if let Some(e) = scope.consts.get(&id) {
+        return e.clone();
+    }
+    // A definition sees only file-level names, never the rule's.
+    let names = std::mem::take(&mut scope.names);
+    let quants = std::mem::take(&mut scope.quants);
+    let lowered = lower_expr(value, scope);
+    scope.names = names;
+    scope.quants = quants;
+    let e = match lowered {
+        c @ Expr::Const(_) => c,
+        other => Expr::Shared(Arc::new(other)),
+    };
+    scope.consts.insert(id, e.clone());
+    e
+}
+
+/// A predicate call: the body is lowered once per rule with its parameters in
+/// slots of their own; each call stores its arguments there.
+fn lower_pred_call(
+    id: usize,
+    params: &[ast::Ident],
+    body: &ast::Expr,
+    args: Vec<Expr>,
+    scope: &mut Scope,
+) -> Expr {
+    let (slots, body) = match scope.preds.get(&id) {
+        Some(p) => p.clone(),
+        None => {
+            let names = std::mem::take(&mut scope.names);
+            let quants = std::mem::take(&mut scope.quants);
+            let slots: Vec<usize> = params.iter().map(|p| scope.bind(&p.name)).collect();
+            let lowered = Arc::new(lower_expr(body, scope));
+            scope.names = names;
+            scope.quants = quants;
+            scope.preds.insert(id, (slots.clone(), lowered.clone()));
+            (slots, lowered)
+        }
+    };
+    Expr::Bind(slots.into_iter().zip(args).collect(), body)
 }
 
 fn lower_expr(e: &ast::Expr, scope: &mut Scope) -> Expr {
@@ -296,18 +383,25 @@ fn lower_expr(e: &ast::Expr, scope: &mut Scope) -> Expr {
         }
         ExprKind::Var(name) => match scope.lookup(name) {
             Some(slot) => Expr::Var(slot),
-            None => Expr::Const(Const::Null),
+            None => match scope
+                .defs
+                .and_then(|d| d.consts.get(name.as_str()))
+                .copied()
+            {
+                Some((id, value)) => lower_const(id, value, scope),
+                None => Expr::Const(Const::Null),
+            },
         },
         ExprKind::Current => Expr::Current,
         ExprKind::Field(inner, name) => {
             let mut field = FieldName::new(&name.name);
-            if let (Some(slot), ExprKind::Var(v)) = (scope.flow_slot, &inner.kind) {
-                if scope.lookup(v) == Some(slot) {
-                    field.flow = logschema::FLOW_FIELDS
-                        .iter()
-                        .position(|(n, _)| *n == name.name || n.replace('-', "_") == name.name)
-                        .map(|i| i as u16);
-                }
+            // In a flow log detection a record's fields are read by index, also
+            // through a predicate's parameter; other values ignore the index.
+            if scope.flow_slot.is_some() {
+                field.flow = logschema::FLOW_FIELDS
+                    .iter()
+                    .position(|(n, _)| *n == name.name || n.replace('-', "_") == name.name)
+                    .map(|i| i as u16);
             }
             Expr::Field(b(inner, scope), field)
         }
@@ -331,6 +425,12 @@ fn lower_expr(e: &ast::Expr, scope: &mut Scope) -> Expr {
                     };
                     scope.aggregates.push(a);
                     return Expr::Agg(scope.aggregates.len() - 1);
+                }
+            }
+            if ns.is_none() {
+                let pred = scope.defs.and_then(|d| d.preds.get(full.as_str())).copied();
+                if let Some((id, params, body)) = pred {
+                    return lower_pred_call(id, params, body, args, scope);
                 }
             }
             match funcs::lookup(&full) {
@@ -362,6 +462,7 @@ fn lower_expr(e: &ast::Expr, scope: &mut Scope) -> Expr {
             let slot = scope.bind(&var.name);
             let body = b(body, scope);
             scope.names.truncate(mark);
+            scope.quants.push((var.name.clone(), slot));
             Expr::Quant(*q, slot, list, body)
         }
     }

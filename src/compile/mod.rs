@@ -5,4 +5,4 @@ pub mod ir;
 mod lower;
 
 pub use ir::{Policy, Severity};
-pub use lower::{line_of, lower_detection, lower_policy, severity_of_score};
+pub use lower::{line_of, lower_detection, lower_policy, severity_of_score, Defs};

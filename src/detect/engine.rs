@@ -672,5 +672,7 @@ pub fn has_agg(e: &Expr) -> bool {
             has_agg(a) || has_agg(b)
         }
         Expr::Call(_, args) => args.iter().any(has_agg),
+        Expr::Shared(e) => has_agg(e),
+        Expr::Bind(args, body) => args.iter().any(|(_, a)| has_agg(a)) || has_agg(body),
     }
 }

@@ -54,6 +54,54 @@ pub struct PolicyFile {
 pub enum Item {
     Policy(Policy),
     Detection(Box<Detection>),
+    /// `let NAME = EXPR` at file level: a constant every rule of the file sees.
+    Const(ConstDef),
+    /// `predicate NAME(a, b) = COND`: a named condition with parameters.
+    Predicate(PredDef),
+    /// `import "NAME"`: the constants, predicates and type groups of `NAME.policy`.
+    Import(Import),
+    /// `types NAME = ["T1", "T2", ...]`: a named group of resource types.
+    Types(TypeGroup),
+}
+
+impl Item {
+    /// The name a file-level definition introduces.
+    pub fn def_name(&self) -> Option<&Ident> {
+        match self {
+            Item::Const(c) => Some(&c.name),
+            Item::Predicate(p) => Some(&p.name),
+            Item::Types(t) => Some(&t.name),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ConstDef {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct PredDef {
+    pub name: Ident,
+    pub params: Vec<Ident>,
+    pub body: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Import {
+    pub name: StrLit,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct TypeGroup {
+    pub name: Ident,
+    pub types: Vec<StrLit>,
+    pub span: Span,
 }
 
 /// `detection ID { metadata; from SOURCE as x [where COND]; [group by KEYS window D];
@@ -129,6 +177,8 @@ impl MetaValue {
 #[derive(Clone, Debug)]
 pub struct RuleBlock {
     pub types: Vec<StrLit>,
+    /// Named type groups (`for resource encrypted_at_rest as r`), expanded by the checker.
+    pub groups: Vec<Ident>,
     pub binding: Ident,
     pub when: Option<Expr>,
     /// `each x in LIST`: one result per item (an open port range, an advisory).

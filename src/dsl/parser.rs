@@ -92,8 +92,35 @@ impl<'s> Parser<'s> {
                 let (rest, d) = self.detection(i)?;
                 items.push(Item::Detection(Box::new(d)));
                 i = rest;
+            } else if let Ok((rest, _)) = self.src.keyword(i, "let") {
+                let (rest, name) = commit(self.src.ident(rest), ws(rest), "a name after `let`")?;
+                let (rest, _) = commit(self.src.symbol(rest, "="), ws(rest), "'=' after the name")?;
+                let (rest, value) = commit(self.expr(rest), ws(rest), "an expression after '='")?;
+                let span = self.src.span(i, rest);
+                items.push(Item::Const(ConstDef { name, value, span }));
+                i = rest;
+            } else if self.src.is_keyword(i, "predicate") {
+                let (rest, p) = self.predicate(i)?;
+                items.push(Item::Predicate(p));
+                i = rest;
+            } else if let Ok((rest, _)) = self.src.keyword(i, "import") {
+                let (rest, name) = commit(
+                    self.src.string(rest),
+                    ws(rest),
+                    "the name of a policy file in quotes after `import`, as in `import \"common\"`",
+                )?;
+                let span = self.src.span(i, rest);
+                items.push(Item::Import(Import { name, span }));
+                i = rest;
+            } else if let Ok((rest, _)) = self.src.keyword(i, "types") {
+                let (rest, g) = self.type_group(i, rest)?;
+                items.push(Item::Types(g));
+                i = rest;
             } else {
-                return failure(i, "`policy` or `detection` to start a rule");
+                return failure(
+                    i,
+                    "`policy`, `detection`, `let`, `predicate`, `types` or `import`",
+                );
             }
         }
     }
@@ -123,13 +150,10 @@ impl<'s> Parser<'s> {
                     },
                 ));
             }
-            if t.is_empty()
-                || self.src.is_keyword(t, "policy")
-                || self.src.is_keyword(t, "detection")
-            {
+            if t.is_empty() || starts_item(&self.src, t) {
                 return Err(nom::Err::Failure(PErr {
                     input: t,
-                    expected: "'}' to close the policy".into(),
+                    expected: format!("'}}' to close policy `{}`", id.name).into(),
                     note: Some((
                         open,
                         format!("policy `{}` opened here is never closed", id.name),
@@ -155,6 +179,89 @@ impl<'s> Parser<'s> {
                 );
             }
         }
+    }
+
+    /// `predicate NAME(p1, p2) = EXPR`.
+    fn predicate(&self, start: &'s str) -> PResult<'s, PredDef> {
+        let start = ws(start);
+        let (i, _) = self.src.keyword(start, "predicate")?;
+        let (i, name) = commit(self.src.ident(i), ws(i), "a name after `predicate`")?;
+        let (mut i, open) = commit(
+            self.src.symbol(i, "("),
+            ws(i),
+            "'(' and the parameter names, as in `predicate is_open(rule) = ...`",
+        )?;
+        let mut params: Vec<Ident> = Vec::new();
+        loop {
+            if let Ok((rest, _)) = self.src.symbol(i, ")") {
+                i = rest;
+                break;
+            }
+            let (rest, p) = commit(self.src.ident(i), ws(i), "a parameter name or ')'")?;
+            params.push(p);
+            i = rest;
+            if let Ok((rest, _)) = self.src.symbol(i, ",") {
+                i = rest;
+            } else if !self.src.is_symbol(i, ")") {
+                return Err(nom::Err::Failure(PErr {
+                    input: ws(i),
+                    expected: "',' or ')' after the parameter".into(),
+                    note: Some((open, "parameters start here".into())),
+                }));
+            }
+        }
+        let (i, _) = commit(
+            self.src.symbol(i, "="),
+            ws(i),
+            "'=' and the condition after the parameters",
+        )?;
+        let (i, body) = commit(self.expr(i), ws(i), "a condition after '='")?;
+        let span = self.src.span(start, i);
+        Ok((
+            i,
+            PredDef {
+                name,
+                params,
+                body,
+                span,
+            },
+        ))
+    }
+
+    /// `types NAME = ["T1", "T2"]` (after the keyword).
+    fn type_group(&self, start: &'s str, i: &'s str) -> PResult<'s, TypeGroup> {
+        let (i, name) = commit(self.src.ident(i), ws(i), "a name after `types`")?;
+        let (i, _) = commit(self.src.symbol(i, "="), ws(i), "'=' after the name")?;
+        let (mut i, open) = commit(
+            self.src.symbol(i, "["),
+            ws(i),
+            "a list of resource types in quotes, as in `[\"AWS::RDS::DBInstance\", \"aws_db_instance\"]`",
+        )?;
+        let mut types = Vec::new();
+        loop {
+            if let Ok((rest, _)) = self.src.symbol(i, "]") {
+                i = rest;
+                break;
+            }
+            let (rest, t) = commit(
+                self.src.string(i),
+                ws(i),
+                "a resource type in quotes or ']'",
+            )?;
+            types.push(t);
+            i = rest;
+            if let Ok((rest, _)) = self.src.symbol(i, ",") {
+                i = rest;
+            } else if !self.src.is_symbol(i, "]") {
+                return Err(nom::Err::Failure(PErr {
+                    input: ws(i),
+                    expected: "',' or ']' in the list of types".into(),
+                    note: Some((open, "list starts here".into())),
+                }));
+            }
+        }
+        let span = self.src.span(ws(start), i);
+        Ok((i, TypeGroup { name, types, span }))
     }
 
     fn meta_value(&self, i: &'s str, key: &Ident) -> PResult<'s, MetaValue> {
@@ -236,13 +343,10 @@ impl<'s> Parser<'s> {
                 };
                 return Ok((rest, d));
             }
-            if t.is_empty()
-                || self.src.is_keyword(t, "policy")
-                || self.src.is_keyword(t, "detection")
-            {
+            if t.is_empty() || starts_item(&self.src, t) {
                 return Err(nom::Err::Failure(PErr {
                     input: t,
-                    expected: "'}' to close the detection".into(),
+                    expected: format!("'}}' to close detection `{}`", id.name).into(),
                     note: Some((
                         open,
                         format!("detection `{}` opened here is never closed", id.name),
@@ -401,16 +505,29 @@ impl<'s> Parser<'s> {
             ws(i),
             "`resource` after `for` (as in `for resource \"AWS::S3::Bucket\" as b`)",
         )?;
-        let (mut i, first) = commit(
-            self.src.string(i),
-            ws(i),
-            "a resource type in quotes, such as \"AWS::EC2::Volume\"",
-        )?;
-        let mut types = vec![first];
-        while let Ok((rest, _)) = self.src.symbol(i, ",") {
-            let (rest, t) = commit(self.src.string(rest), ws(rest), "a resource type in quotes")?;
-            types.push(t);
-            i = rest;
+        let mut types = Vec::new();
+        let mut groups = Vec::new();
+        let mut i = i;
+        loop {
+            let t = ws(i);
+            if t.starts_with('"') {
+                let (rest, ty) = self.src.string(t)?;
+                types.push(ty);
+                i = rest;
+            } else if let (Ok((rest, g)), false) = (self.src.ident(t), self.src.is_keyword(t, "as"))
+            {
+                groups.push(g);
+                i = rest;
+            } else {
+                return failure(
+                    t,
+                    "a resource type in quotes, such as \"AWS::EC2::Volume\", or the name of a `types` group",
+                );
+            }
+            match self.src.symbol(i, ",") {
+                Ok((rest, _)) => i = rest,
+                Err(_) => break,
+            }
         }
         let (i, _) = commit(
             self.src.keyword(i, "as"),
@@ -476,6 +593,7 @@ impl<'s> Parser<'s> {
             i,
             RuleBlock {
                 types,
+                groups,
                 binding,
                 when,
                 each,
@@ -1012,6 +1130,13 @@ impl<'s> Parser<'s> {
             }
         }
     }
+}
+
+/// Whether `t` starts a top-level item: a rule body that meets one was never closed.
+fn starts_item(src: &Src<'_>, t: &str) -> bool {
+    ["policy", "detection", "predicate", "import", "types"]
+        .iter()
+        .any(|w| src.is_keyword(t, w))
 }
 
 /// What follows `[` in a path.

@@ -109,6 +109,11 @@ impl<'c, 'd> Eval<'c, 'd> {
                 .get(*i)
                 .cloned()
                 .unwrap_or_else(|| It::missing(here)),
+            Expr::Shared(inner) => self.value(inner),
+            Expr::Bind(args, body) => {
+                self.bind(args);
+                self.value(body)
+            }
             _ => {
                 let v = self.truth(e);
                 tri_it(v)
@@ -208,6 +213,11 @@ impl<'c, 'd> Eval<'c, 'd> {
                 Verdict::of(tri, &a)
             }
             Expr::Quant(q, slot, list, body) => self.quantify(*q, *slot, list, body),
+            Expr::Shared(inner) => self.truth(inner),
+            Expr::Bind(args, body) => {
+                self.bind(args);
+                self.truth(body)
+            }
             _ => {
                 let v = self.value(e);
                 let tri = match &v.v {
@@ -261,10 +271,25 @@ impl<'c, 'd> Eval<'c, 'd> {
         }
     }
 
+    /// Stores a predicate call's arguments in their slots (evaluated first, so
+    /// an argument may read a slot that another argument is about to take).
+    fn bind(&mut self, args: &'d [(usize, Expr)]) {
+        let values: Vec<It<'d>> = args.iter().map(|(_, a)| self.value(a)).collect();
+        for ((slot, _), v) in args.iter().zip(values) {
+            if self.env.len() <= *slot {
+                self.env.resize(*slot + 1, It::missing(v.pos));
+            }
+            self.env[*slot] = v;
+        }
+    }
+
+    /// A quantifier leaves its variable bound for the `else` message: to the item
+    /// that decided the answer (the first that fails `all`, holds for `any`, or
+    /// holds for `none`), or, when no single item did, to the list of every item.
     fn quantify(&mut self, q: Quantifier, slot: usize, list: &'d Expr, body: &'d Expr) -> Verdict {
         let l = self.value(list);
         let list_verdict = |tri| Verdict::of(tri, &l);
-        let items = match self.items(l.clone()) {
+        let mut items = match self.items(l.clone()) {
             Ok(items) => items,
             Err(u) => return Verdict::of(tri_of_unknown(&u), &u),
         };
@@ -272,8 +297,10 @@ impl<'c, 'd> Eval<'c, 'd> {
             self.env.resize(slot + 1, It::missing(l.pos));
         }
         let mut unknown: Option<Verdict> = None;
-        for item in items {
-            self.env[slot] = item;
+        for item in items.iter_mut() {
+            // Swapped in and out rather than cloned: the items stay whole for
+            // the binding that follows the loop.
+            std::mem::swap(&mut self.env[slot], item);
             let v = self.truth(body);
             match (q, &v.tri) {
                 (Quantifier::All, Tri::False) | (Quantifier::Any, Tri::True) => return v,
@@ -288,7 +315,9 @@ impl<'c, 'd> Eval<'c, 'd> {
                 }
                 _ => {}
             }
+            std::mem::swap(&mut self.env[slot], item);
         }
+        self.env[slot] = It::list(items, l.pos);
         if let Some(u) = unknown {
             return u;
         }

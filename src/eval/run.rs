@@ -42,14 +42,47 @@ pub fn evaluate_template(policies: &[Policy], tpl: &Template, params: &Params) -
     let mut out = Vec::new();
     for policy in policies {
         for (idx, r) in tpl.resources.iter().enumerate() {
-            // The first block that selects the type decides for the resource.
-            let Some(block) = policy.blocks.iter().find(|b| b.selects(&r.rtype)) else {
+            let mut blocks = policy.blocks.iter().filter(|b| b.selects(&r.rtype));
+            let Some(first) = blocks.next() else {
                 continue;
             };
-            out.extend(evaluate_block(policy, block, tpl, idx, params));
+            match blocks.next() {
+                None => out.extend(evaluate_block(policy, first, tpl, idx, params)),
+                Some(second) => {
+                    let all = [first, second].into_iter().chain(blocks);
+                    out.extend(evaluate_blocks(policy, all, tpl, idx, params));
+                }
+            }
         }
     }
     out
+}
+
+/// A resource that several blocks select: every block whose `when` holds
+/// judges it, and the result is theirs together — the first failure (in block
+/// order), else the first unknown, else a pass. No block applies: no result.
+/// (The checker refuses `each` in a block that shares a type with another.)
+fn evaluate_blocks<'p>(
+    policy: &'p Policy,
+    blocks: impl Iterator<Item = &'p Block>,
+    tpl: &Template,
+    idx: usize,
+    params: &Params,
+) -> Option<Finding> {
+    let mut unknown = None;
+    let mut pass = None;
+    for block in blocks {
+        let Some(f) = evaluate_resource(policy, block, tpl, idx, params, None) else {
+            continue;
+        };
+        match f.status {
+            Status::Fail => return Some(f),
+            Status::Unknown if unknown.is_none() => unknown = Some(f),
+            Status::Pass if pass.is_none() => pass = Some(f),
+            _ => {}
+        }
+    }
+    unknown.or(pass)
 }
 
 /// What an `each` item says about its own result.

@@ -30,7 +30,7 @@ pub const ACTIONS: &[&str] = &[
     "port_probe",
 ];
 
-impl Checker<'_> {
+impl Checker<'_, '_> {
     /// Refuses an id already used by a policy or detection of any loaded file.
     pub(super) fn unique_id(
         &mut self,
@@ -92,11 +92,11 @@ impl Checker<'_> {
         };
         scope
             .vars
-            .push((d.binding.name.clone(), Ty::LogRec(source)));
+            .push((d.binding.name.clone(), Ty::LogRec(source), None));
         // `let`s come first: `where` may use them.
         for (name, value) in &d.lets {
             let t = self.expr(value, &mut scope);
-            scope.vars.push((name.name.clone(), t));
+            self.bind_let(&mut scope, name, t);
         }
         if let Some(f) = &d.filter {
             let t = self.expr(f, &mut scope);

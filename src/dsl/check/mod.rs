@@ -6,14 +6,19 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::ast::*;
 use super::diag::{did_you_mean, Diag, Level, PolicySource};
-use super::parser::parse_file;
+use super::parser::SyntaxError;
 use crate::compile::funcs::{self, ArgTy};
 use crate::compile::ir::{self, to_snake_case, Severity};
 use crate::compile::{lower_detection, lower_policy};
 use crate::schema::logs::{self as logschema, FieldKind, LogSource};
 use crate::schema::{self, PathLookup, PropType};
+use defs::{lower_defs, Memo};
+use program::{DefId, Program};
 
+mod defs;
 mod detection;
+mod program;
+mod types;
 
 /// Checked, compiled policies and every diagnostic found on the way.
 #[derive(Debug, Default)]
@@ -118,73 +123,94 @@ pub const KNOWN_TF_TYPES: &[&str] = &[
 /// Parses, checks and compiles policy sources. Policies with errors are left out.
 pub fn check_sources(sources: &[PolicySource]) -> Checked {
     let mut out = Checked::default();
-    let mut seen: HashMap<String, (usize, Span)> = HashMap::new();
-    for (si, src) in sources.iter().enumerate() {
-        let file = match parse_file(&src.text) {
-            Ok(f) => f,
-            Err(e) => {
-                // At the end of the file there is nothing to underline: point at
-                // the last character instead.
-                let at_end = src.text[e.offset.min(src.text.len())..].trim().is_empty();
-                let span = if at_end {
-                    let end = src.text.trim_end().len();
-                    let start = src.text[..end].char_indices().last().map_or(0, |(i, _)| i);
-                    Span::new(start, end)
-                } else {
-                    Span::new(e.offset, e.offset + next_char_len(&src.text, e.offset))
-                };
-                let found = describe_at(&src.text, e.offset);
-                let mut d = Diag::error(
-                    "syntax",
-                    src,
-                    span,
-                    format!("syntax error: expected {}", e.expected),
-                )
-                .label(if at_end {
-                    format!("the file ends after this; expected {}", e.expected)
-                } else {
-                    format!("expected {} here, found {found}", e.expected)
-                });
-                if let Some((s, l)) = e.note {
-                    d = d.with(s, l);
-                }
-                out.diagnostics.push(d);
-                continue;
-            }
+    let prog = Program::load(sources, &mut out.diagnostics);
+    let mut memo = Memo::default();
+    // Definitions first, each checked once, in file order.
+    for unit in 0..prog.units.len() {
+        let Some(file) = &prog.units[unit].file else {
+            continue;
         };
-        for item in &file.items {
-            let p = match item {
-                Item::Policy(p) => p,
-                Item::Detection(d) => {
-                    let mut ck = Checker {
-                        src,
-                        diags: Vec::new(),
-                    };
-                    ck.unique_id("detection", &d.id, si, sources, &mut seen);
-                    ck.detection(d);
-                    let ok = !ck.diags.iter().any(|d| d.level == Level::Error);
-                    out.diagnostics.append(&mut ck.diags);
-                    if ok {
-                        out.detections
-                            .push(lower_detection(d, &src.text, &src.name));
-                    }
-                    continue;
-                }
-            };
-            let mut ck = Checker {
-                src,
-                diags: Vec::new(),
-            };
-            ck.unique_id("policy", &p.id, si, sources, &mut seen);
-            ck.policy(p);
-            let ok = !ck.diags.iter().any(|d| d.level == Level::Error);
-            out.diagnostics.append(&mut ck.diags);
-            if ok {
-                out.policies.push(lower_policy(p, &src.text, &src.name));
+        for (item, it) in file.items.iter().enumerate() {
+            if it.def_name().is_some() {
+                let mut ck = Checker::new(&prog, unit, &mut memo);
+                ck.ensure_def(DefId { unit, item }, Span::default());
+                let mut diags = std::mem::take(&mut ck.diags);
+                out.diagnostics.append(&mut diags);
+                out.diagnostics.append(&mut memo.out);
             }
         }
     }
+    let mut seen: HashMap<String, (usize, Span)> = HashMap::new();
+    for (si, unit) in prog.units.iter().enumerate() {
+        let Some(file) = unit.file.as_ref().filter(|_| unit.loaded) else {
+            continue;
+        };
+        let src = &unit.src;
+        let defs = lower_defs(&prog, si);
+        for item in &file.items {
+            let mut ck = Checker::new(&prog, si, &mut memo);
+            match item {
+                Item::Detection(d) => {
+                    ck.unique_id("detection", &d.id, si, sources, &mut seen);
+                    ck.detection(d);
+                }
+                Item::Policy(p) => {
+                    ck.unique_id("policy", &p.id, si, sources, &mut seen);
+                    ck.policy(p);
+                }
+                _ => continue,
+            }
+            ck.warn_unused_lets();
+            let ok = !ck.dep_failed && !ck.diags.iter().any(|d| d.level == Level::Error);
+            let mut diags = std::mem::take(&mut ck.diags);
+            out.diagnostics.append(&mut diags);
+            out.diagnostics.append(&mut memo.out);
+            if !ok {
+                continue;
+            }
+            match item {
+                Item::Detection(d) => out
+                    .detections
+                    .push(lower_detection(d, &src.text, &src.name, &defs)),
+                Item::Policy(p) => out
+                    .policies
+                    .push(lower_policy(p, &src.text, &src.name, &defs)),
+                _ => {}
+            }
+        }
+    }
+    defs::warn_unused_defs(&prog, &memo, &mut out.diagnostics);
     out
+}
+
+/// The diagnostic for a file that does not parse.
+fn syntax_diag(src: &PolicySource, e: &SyntaxError) -> Diag {
+    // At the end of the file there is nothing to underline: point at
+    // the last character instead.
+    let at_end = src.text[e.offset.min(src.text.len())..].trim().is_empty();
+    let span = if at_end {
+        let end = src.text.trim_end().len();
+        let start = src.text[..end].char_indices().last().map_or(0, |(i, _)| i);
+        Span::new(start, end)
+    } else {
+        Span::new(e.offset, e.offset + next_char_len(&src.text, e.offset))
+    };
+    let found = describe_at(&src.text, e.offset);
+    let mut d = Diag::error(
+        "syntax",
+        src,
+        span,
+        format!("syntax error: expected {}", e.expected),
+    )
+    .label(if at_end {
+        format!("the file ends after this; expected {}", e.expected)
+    } else {
+        format!("expected {} here, found {found}", e.expected)
+    });
+    if let Some((s, l)) = &e.note {
+        d = d.with(*s, l.clone());
+    }
+    d
 }
 
 fn next_char_len(text: &str, offset: usize) -> usize {
@@ -238,11 +264,24 @@ enum Ty {
     Log(FieldKind),
 }
 
-/// The types a block selects.
-#[derive(Clone, Debug)]
+/// The types a block selects: the CloudFormation types (a wildcard stands for
+/// every type it matches), and whether any Terraform type is among them.
+#[derive(Clone, Debug, Default)]
 struct Sel {
-    cfn: Vec<String>,
+    cfn: std::rc::Rc<Vec<String>>,
     terraform: bool,
+}
+
+impl Sel {
+    fn merge(&mut self, other: &Sel) {
+        let cfn = std::rc::Rc::make_mut(&mut self.cfn);
+        for t in other.cfn.iter() {
+            if !cfn.contains(t) {
+                cfn.push(t.clone());
+            }
+        }
+        self.terraform |= other.terraform;
+    }
 }
 
 impl Ty {
@@ -267,15 +306,82 @@ impl Ty {
     }
 }
 
-struct Checker<'a> {
+struct Checker<'a, 'm> {
     src: &'a PolicySource,
     diags: Vec<Diag>,
+    prog: &'a Program,
+    /// The file being checked (its definitions are in scope).
+    unit: usize,
+    memo: &'m mut Memo,
+    /// A definition the rule uses has errors (reported once, at the
+    /// definition): the rule cannot be compiled.
+    dep_failed: bool,
+    /// The rule's `let`s, for the unused-`let` warning.
+    lets: Vec<LetUse>,
 }
 
-/// Names in scope: the resource binding, lets, quantifier variables.
+struct LetUse {
+    name: String,
+    span: Span,
+    used: bool,
+}
+
+impl<'a, 'm> Checker<'a, 'm> {
+    fn new(prog: &'a Program, unit: usize, memo: &'m mut Memo) -> Self {
+        Checker {
+            src: &prog.units[unit].src,
+            diags: Vec::new(),
+            prog,
+            unit,
+            memo,
+            dep_failed: false,
+            lets: Vec::new(),
+        }
+    }
+
+    /// Binds a `let` (of a block or a detection) and remembers it for the
+    /// unused-`let` warning.
+    fn bind_let(&mut self, scope: &mut Scope, name: &Ident, t: Ty) {
+        self.lets.push(LetUse {
+            name: name.name.clone(),
+            span: name.span,
+            used: false,
+        });
+        scope
+            .vars
+            .push((name.name.clone(), t, Some(self.lets.len() - 1)));
+    }
+
+    fn warn_unused_lets(&mut self) {
+        for l in std::mem::take(&mut self.lets) {
+            if l.used || l.name.starts_with('_') {
+                continue;
+            }
+            self.diags.push(
+                Diag::error(
+                    "unused-let",
+                    self.src,
+                    l.span,
+                    format!("`{}` is never used", l.name),
+                )
+                .warning()
+                .label("bound here, read nowhere")
+                .help(format!(
+                    "remove the `let`, or use `{}` in a condition or message (a name starting with `_` is not reported)",
+                    l.name
+                )),
+            );
+        }
+    }
+}
+
+/// Names in scope: the resource binding, lets, quantifier variables; a `let`
+/// carries its index in `Checker::lets`.
 #[derive(Default, Clone)]
 struct Scope {
-    vars: Vec<(String, Ty)>,
+    vars: Vec<(String, Ty, Option<usize>)>,
+    /// Quantifier variables of the condition being checked, for its message.
+    quants: Vec<(String, Ty)>,
     in_filter: Vec<Ty>,
     /// Inside a detection's `alert when` or `message`: aggregates are allowed.
     aggregates: bool,
@@ -284,16 +390,16 @@ struct Scope {
 }
 
 impl Scope {
-    fn get(&self, name: &str) -> Option<&Ty> {
+    fn get(&self, name: &str) -> Option<(&Ty, Option<usize>)> {
         self.vars
             .iter()
             .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, t)| t)
+            .find(|(n, _, _)| n == name)
+            .map(|(_, t, l)| (t, *l))
     }
 }
 
-impl<'a> Checker<'a> {
+impl Checker<'_, '_> {
     /// Checks metadata fields against `allowed`; returns the fields given.
     fn meta<'m>(
         &mut self,
@@ -438,33 +544,18 @@ impl<'a> Checker<'a> {
                 .help("add `for resource \"AWS::...\" as r` followed by `require ...`"),
             );
         }
-        let mut selected: BTreeMap<String, Span> = BTreeMap::new();
         for b in &p.blocks {
-            for t in &b.types {
-                if let Some(prev) = selected.insert(t.value.clone(), t.span) {
-                    self.diags.push(
-                        Diag::error("duplicate-type", self.src, t.span, format!("`{}` is selected twice in this policy", t.value))
-                            .with(prev, "first selected here")
-                            .help("a resource is evaluated by the first block that selects its type; remove one"),
-                    );
-                }
-            }
             self.block(b);
         }
+        self.overlapping_each(p);
     }
 
     fn block(&mut self, b: &RuleBlock) {
-        let mut sel = Sel {
-            cfn: vec![],
-            terraform: false,
-        };
-        for t in &b.types {
-            self.resource_type(t, &mut sel);
-        }
+        let sel = self.block_types(b);
         let mut scope = Scope::default();
         scope
             .vars
-            .push((b.binding.name.clone(), Ty::Res(sel.clone())));
+            .push((b.binding.name.clone(), Ty::Res(sel.clone()), None));
         if let Some(w) = &b.when {
             let t = self.expr(w, &mut scope);
             self.expect_condition(w, &t);
@@ -481,23 +572,32 @@ impl<'a> Checker<'a> {
                 Ty::List(e) => *e,
                 other => other,
             };
-            scope.vars.push((name.name.clone(), elem));
+            scope.vars.push((name.name.clone(), elem, None));
         }
         for s in &b.stmts {
             match s {
                 Stmt::Let { name, value } => {
                     let t = self.expr(value, &mut scope);
-                    scope.vars.push((name.name.clone(), t));
+                    self.bind_let(&mut scope, name, t);
                 }
                 Stmt::Require { cond, message, .. } => {
+                    scope.quants.clear();
                     let t = self.expr(cond, &mut scope);
                     self.expect_condition(cond, &t);
                     if let Some(m) = message {
+                        // The condition's quantifier variables name the item
+                        // that decided it.
+                        let mark = scope.vars.len();
+                        let quants = std::mem::take(&mut scope.quants);
+                        scope
+                            .vars
+                            .extend(quants.into_iter().map(|(n, t)| (n, t, None)));
                         for part in &m.parts {
                             if let MsgPart::Expr(e) = part {
                                 self.expr(e, &mut scope);
                             }
                         }
+                        scope.vars.truncate(mark);
                     }
                 }
             }
@@ -519,65 +619,6 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn resource_type(&mut self, t: &StrLit, sel: &mut Sel) {
-        let name = t.value.as_str();
-        if name.contains("::") {
-            if name.starts_with("Custom::") || schema::is_known_type(name) {
-                sel.cfn.push(name.to_string());
-                return;
-            }
-            let d = Diag::error(
-                "unknown-type",
-                self.src,
-                t.span,
-                format!("unknown resource type `{name}`"),
-            )
-            .label("not a CloudFormation resource type");
-            let d = match schema::suggest_type(name) {
-                Some(s) => d.help(format!("did you mean `{s}`?")),
-                None => d.help("CloudFormation types look like `AWS::Service::Resource`; see the AWS resource type reference"),
-            };
-            self.diags.push(d);
-            return;
-        }
-        let tf_shape = name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            && name.contains('_');
-        if tf_shape {
-            sel.terraform = true;
-            if !KNOWN_TF_TYPES.contains(&name) {
-                if let Some(s) = did_you_mean(name, KNOWN_TF_TYPES.iter().copied()) {
-                    if strsim::levenshtein(name, s) <= 2 {
-                        self.diags.push(
-                            Diag::error(
-                                "unknown-type",
-                                self.src,
-                                t.span,
-                                format!("unknown resource type `{name}`"),
-                            )
-                            .label("not a Terraform resource type deadbolt knows")
-                            .help(format!("did you mean `{s}`?")),
-                        );
-                    }
-                }
-            }
-            return;
-        }
-        let d = Diag::error(
-            "unknown-type",
-            self.src,
-            t.span,
-            format!("`{name}` is not a resource type"),
-        )
-        .label("expected `AWS::Service::Resource` or a Terraform type such as `aws_s3_bucket`");
-        let d = match schema::suggest_type(name) {
-            Some(s) => d.help(format!("did you mean `{s}`?")),
-            None => d,
-        };
-        self.diags.push(d);
-    }
-
     fn expr(&mut self, e: &Expr, scope: &mut Scope) -> Ty {
         match &e.kind {
             ExprKind::Null => Ty::Null,
@@ -593,9 +634,23 @@ impl<'a> Checker<'a> {
                 Ty::List(Box::new(elem.unwrap_or(Ty::Any)))
             }
             ExprKind::Var(name) => match scope.get(name) {
-                Some(t) => t.clone(),
+                Some((t, l)) => {
+                    if let Some(l) = l {
+                        self.lets[l].used = true;
+                    }
+                    t.clone()
+                }
+                None if self.prog.units[self.unit].env.contains_key(name) => {
+                    self.const_ref(name, e.span)
+                }
                 None => {
-                    let names: Vec<&str> = scope.vars.iter().map(|(n, _)| n.as_str()).collect();
+                    let consts = self.names_of(|i| matches!(i, Item::Const(_)));
+                    let names: Vec<&str> = scope
+                        .vars
+                        .iter()
+                        .map(|(n, _, _)| n.as_str())
+                        .chain(consts.iter().map(String::as_str))
+                        .collect();
                     let mut d = Diag::error(
                         "unknown-name",
                         self.src,
@@ -732,9 +787,10 @@ impl<'a> Checker<'a> {
                     Ty::List(e) => *e,
                     other => other,
                 };
-                scope.vars.push((var.name.clone(), elem));
+                scope.vars.push((var.name.clone(), elem.clone(), None));
                 let bt = self.expr(body, scope);
                 scope.vars.pop();
+                scope.quants.push((var.name.clone(), elem));
                 self.expect_condition(body, &bt);
                 Ty::Bool
             }
@@ -787,7 +843,7 @@ impl<'a> Checker<'a> {
         }
         let segs: Vec<&str> = path.iter().map(|s| s.as_str()).collect();
         let mut found: Option<Ty> = None;
-        for ty in &sel.cfn {
+        for ty in sel.cfn.iter() {
             if let PathLookup::Found(info) = schema::lookup_path(ty, &segs) {
                 let t = match info.ptype {
                     PropType::Boolean => Ty::Bool,
@@ -862,7 +918,7 @@ impl<'a> Checker<'a> {
         }
         let segs: Vec<&str> = path.iter().map(|s| s.as_str()).collect();
         let mut unknown: Vec<(String, Option<String>, Vec<String>)> = vec![];
-        for t in &sel.cfn {
+        for t in sel.cfn.iter() {
             match schema::lookup_path(t, &segs) {
                 PathLookup::Found(_) | PathLookup::NotCovered => return Ty::Prop(sel, path),
                 PathLookup::Unknown {
@@ -874,7 +930,7 @@ impl<'a> Checker<'a> {
                         // An earlier segment was already reported.
                         return Ty::Any;
                     }
-                    unknown.push((t.clone(), suggestion, known));
+                    unknown.push((t.to_string(), suggestion, known));
                 }
             }
         }
@@ -931,6 +987,9 @@ impl<'a> Checker<'a> {
                 return self.aggregate(e, agg, args, scope);
             }
         }
+        if ns.is_none() && self.prog.units[self.unit].env.contains_key(&full) {
+            return self.pred_call(e, name, args, scope);
+        }
         let arg_tys: Vec<Ty> = args.iter().map(|a| self.expr(a, scope)).collect();
         if matches!(full.as_str(), "threatlist" | "aws_ip_ranges") && !scope.detection {
             self.diags.push(
@@ -951,7 +1010,11 @@ impl<'a> Checker<'a> {
                 format!("unknown function `{full}`"),
             )
             .label("no such function");
-            let d = match did_you_mean(&full, funcs::names()) {
+            let preds = self.names_of(|i| matches!(i, Item::Predicate(_)));
+            let mut candidates: Vec<&str> = funcs::names().collect();
+            candidates.extend(preds.iter().map(String::as_str));
+            let suggestion = did_you_mean(&full, candidates).map(str::to_string);
+            let d = match suggestion {
                 Some(s) => d.help(format!("did you mean `{s}`?")),
                 None => d.help(format!(
                     "built-in functions: {}",
