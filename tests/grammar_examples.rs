@@ -198,6 +198,9 @@ fn grammar_file_names_every_keyword() {
         "m",
         "h",
         "d",
+        "predicate",
+        "types",
+        "import",
     ] {
         assert!(
             ebnf.contains(&format!("\"{kw}\"")),

@@ -333,3 +333,124 @@ detection scan-reused {
     assert!(!a.is_empty(), "the fixture has port scans");
     assert_eq!(a, alerts(reused));
 }
+
+const DATABASES: &str = r#"
+Resources:
+  MysqlGood:
+    Type: AWS::RDS::DBInstance
+    Properties:
+      Engine: mysql
+      DeletionProtection: true
+      BackupRetentionPeriod: 7
+  MysqlNoBackups:
+    Type: AWS::RDS::DBInstance
+    Properties:
+      Engine: mysql
+      DeletionProtection: true
+      BackupRetentionPeriod: 1
+  PostgresUnprotected:
+    Type: AWS::RDS::DBInstance
+    Properties:
+      Engine: postgres
+      BackupRetentionPeriod: 1
+  Cluster:
+    Type: AWS::RDS::DBCluster
+    Properties:
+      Engine: aurora-mysql
+      DeletionProtection: false
+  Bucket:
+    Type: AWS::S3::Bucket
+"#;
+
+#[test]
+fn every_block_whose_when_holds_judges_the_resource() {
+    let policy = r#"
+policy rds-protected {
+  severity high
+  for resource "AWS::RDS::DBInstance" as db
+  require db.DeletionProtection == true else "{db.id} can be deleted"
+
+  for resource "AWS::RDS::DBInstance" as db
+  when db.Engine == "mysql"
+  require db.BackupRetentionPeriod >= 7 else "{db.id} keeps {db.BackupRetentionPeriod} days of backups"
+}
+
+policy oracle-only {
+  severity low
+  for resource "AWS::RDS::DBInstance" as db
+  when db.Engine == "oracle-ee"
+  require db.DeletionProtection == true
+
+  for resource "AWS::RDS::DBInstance" as db
+  when db.Engine == "oracle-se2"
+  require db.DeletionProtection == true
+}
+"#;
+    assert_eq!(
+        run(policy, DATABASES),
+        [
+            "rds-protected MysqlGood pass 3:3 rds-protected",
+            "rds-protected MysqlNoBackups fail 14:7 MysqlNoBackups keeps 1 days of backups",
+            "rds-protected PostgresUnprotected fail 17:5 PostgresUnprotected can be deleted",
+        ]
+    );
+}
+
+#[test]
+fn type_wildcards_and_groups_select_every_matching_type() {
+    let policy = r#"
+types databases = ["AWS::RDS::DBInstance", "AWS::RDS::DBCluster"]
+
+policy rds-any {
+  severity high
+  for resource "AWS::RDS::*" as db
+  require db.DeletionProtection == true else "{db.id} ({db.resource_type}) can be deleted"
+}
+
+policy rds-group {
+  severity high
+  for resource databases, "AWS::S3::Bucket" as r
+  require r.resource_type != "AWS::S3::Bucket"
+}
+"#;
+    let checked = check(policy);
+    assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+    assert_eq!(
+        checked.policies[1].blocks[0].types,
+        [
+            "AWS::S3::Bucket",
+            "AWS::RDS::DBInstance",
+            "AWS::RDS::DBCluster"
+        ]
+    );
+    let failed: Vec<String> = run(policy, DATABASES)
+        .into_iter()
+        .filter(|l| !l.contains(" pass "))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "rds-any PostgresUnprotected fail 17:5 PostgresUnprotected (AWS::RDS::DBInstance) can be deleted",
+            "rds-any Cluster fail 24:7 Cluster (AWS::RDS::DBCluster) can be deleted",
+            "rds-group Bucket fail 25:3 rds-group: `r.resource_type != \"AWS::S3::Bucket\"` does not hold",
+        ]
+    );
+}
+
+#[test]
+fn a_type_in_an_each_block_and_another_block_is_an_error() {
+    let checked = check(
+        r#"
+policy p {
+  severity low
+  for resource "AWS::EC2::SecurityGroup" as g
+  each r in g.SecurityGroupIngress[*]
+  require r.CidrIp exists
+  for resource "AWS::EC2::SecurityGroup" as g
+  require g.GroupDescription exists
+}
+"#,
+    );
+    let d: Vec<String> = checked.diagnostics.iter().map(|d| d.short()).collect();
+    assert_eq!(d, ["test.policy:7:16: error[duplicate-type]: `AWS::EC2::SecurityGroup` is selected by a block with `each` and by another block (help: a block with `each` gives one result per item, which cannot be joined with another block's result; select the type once)"]);
+}
