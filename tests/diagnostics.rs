@@ -143,3 +143,12 @@ diag_test!(
     "unclosed-policy",
     "unclosed-policy.policy:6:1: error[syntax]: syntax error: expected '}' to close policy `rds-deletion-protection`"
 );
+diag_test!(
+    ordering_a_string_against_a_number,
+    "ordering",
+    "ordering.policy:4:23: error[type-mismatch]: type mismatch: `>` orders `db.Engine` (a string property of AWS::RDS::DBInstance) against a number",
+    "ordering.policy:5:39: error[type-mismatch]: type mismatch: `>=` orders `db.BackupRetentionPeriod` (an integer property of AWS::RDS::DBInstance) against a string",
+    "write the number without quotes: `db.BackupRetentionPeriod >= 7`",
+    "ordering.policy:6:11: error[type-mismatch]: type mismatch: `<` orders a string against a number",
+    "ordering.policy:12:21: error[type-mismatch]: type mismatch: `>` orders `f.dstport` (a number field of the log records) against a string"
+);

@@ -15,6 +15,7 @@ use crate::schema::{self, PathLookup, PropType};
 use defs::{lower_defs, Memo};
 use program::{DefId, Program};
 
+mod compare;
 mod defs;
 mod detection;
 mod program;
@@ -1103,133 +1104,6 @@ impl Checker<'_, '_> {
             );
         }
     }
-
-    fn binary(&mut self, op: BinOp, l: &Expr, lt: &Ty, r: &Expr, rt: &Ty) -> Ty {
-        match op {
-            BinOp::And | BinOp::Or => {
-                self.expect_condition(l, lt);
-                self.expect_condition(r, rt);
-                Ty::Bool
-            }
-            BinOp::Eq | BinOp::Ne => {
-                let (a, b) = (self.leaf(lt), self.leaf(rt));
-                let mismatch = match (&a, &b) {
-                    (Ty::Bool, Ty::Str) | (Ty::Str, Ty::Bool) => true,
-                    (Ty::Bool, Ty::Num) | (Ty::Num, Ty::Bool) => true,
-                    (Ty::Num, Ty::Str) => !is_numeric_literal(r),
-                    (Ty::Str, Ty::Num) => !is_numeric_literal(l),
-                    _ => false,
-                };
-                if mismatch {
-                    let (prop, lit) = if matches!(lt, Ty::Prop(..) | Ty::Log(_)) {
-                        (l, r)
-                    } else {
-                        (r, l)
-                    };
-                    let prop_ty = if matches!(lt, Ty::Prop(..) | Ty::Log(_)) {
-                        &a
-                    } else {
-                        &b
-                    };
-                    let help = match prop_ty {
-                        Ty::Bool => "write `true` or `false` without quotes".to_string(),
-                        Ty::Num => "write the number without quotes".to_string(),
-                        _ => "write the value in quotes".to_string(),
-                    };
-                    self.diags.push(
-                        Diag::error(
-                            "type-mismatch",
-                            self.src,
-                            lit.span,
-                            format!(
-                                "type mismatch: comparing {} with {}",
-                                if matches!(lt, Ty::Prop(..) | Ty::Log(_)) {
-                                    a.name()
-                                } else {
-                                    b.name()
-                                },
-                                if matches!(lt, Ty::Prop(..) | Ty::Log(_)) {
-                                    b.name()
-                                } else {
-                                    a.name()
-                                },
-                            ),
-                        )
-                        .label(format!(
-                            "{} here",
-                            if matches!(lt, Ty::Prop(..) | Ty::Log(_)) {
-                                b.name()
-                            } else {
-                                a.name()
-                            }
-                        ))
-                        .with(
-                            prop.span,
-                            format!(
-                                "{} in the {} schema",
-                                prop_ty.name(),
-                                if matches!(lt, Ty::Log(_)) || matches!(rt, Ty::Log(_)) {
-                                    "log"
-                                } else {
-                                    "resource"
-                                }
-                            ),
-                        )
-                        .help(help),
-                    );
-                }
-                Ty::Bool
-            }
-            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                for (e, t) in [(l, lt), (r, rt)] {
-                    let leaf = self.leaf(t);
-                    if matches!(leaf, Ty::Bool | Ty::Null | Ty::Res(_)) {
-                        self.diags.push(
-                            Diag::error(
-                                "type-mismatch",
-                                self.src,
-                                e.span,
-                                format!("`{op}` orders numbers or strings, found {}", leaf.name()),
-                            )
-                            .label("cannot be ordered"),
-                        );
-                    }
-                }
-                Ty::Bool
-            }
-            BinOp::In | BinOp::NotIn => {
-                if matches!(rt, Ty::Bool | Ty::Num | Ty::Null) {
-                    self.diags.push(
-                        Diag::error(
-                            "type-mismatch",
-                            self.src,
-                            r.span,
-                            format!(
-                                "`{op}` needs a list, a string or a map on its right, found {}",
-                                rt.name()
-                            ),
-                        )
-                        .help("write the allowed values as a list: `x in [\"a\", \"b\"]`"),
-                    );
-                }
-                Ty::Bool
-            }
-            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => {
-                let both_str = matches!((self.leaf(lt), self.leaf(rt)), (Ty::Str, Ty::Str));
-                if !(op == BinOp::Add && both_str) {
-                    self.expect_num(l, lt, &format!("`{op}`"));
-                    self.expect_num(r, rt, &format!("`{op}`"));
-                    Ty::Num
-                } else {
-                    Ty::Str
-                }
-            }
-        }
-    }
-}
-
-fn is_numeric_literal(e: &Expr) -> bool {
-    matches!(&e.kind, ExprKind::Str(s) if s.trim().parse::<f64>().is_ok())
 }
 
 fn argty_name(t: ArgTy) -> &'static str {
