@@ -152,3 +152,78 @@ diag_test!(
     "ordering.policy:6:11: error[type-mismatch]: type mismatch: `<` orders a string against a number",
     "ordering.policy:12:21: error[type-mismatch]: type mismatch: `>` orders `f.dstport` (a number field of the log records) against a string"
 );
+
+/// A file that compiles with warnings only: every warning rendered.
+fn render_warnings(name: &str) -> (String, Vec<String>) {
+    let path = format!("fixtures/policies/warnings/{name}.policy");
+    let text = std::fs::read_to_string(&path).expect("fixture");
+    let checked = check_sources(&[PolicySource {
+        name: path,
+        text: Arc::from(text),
+    }]);
+    assert!(
+        !checked.has_errors(),
+        "{name} must compile: {:?}",
+        checked.diagnostics
+    );
+    assert!(
+        !checked.policies.is_empty() || !checked.detections.is_empty(),
+        "{name}: warnings do not stop a policy from compiling"
+    );
+    let handler =
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_width(100);
+    let mut out = String::new();
+    for d in &checked.diagnostics {
+        handler.render_report(&mut out, d).expect("render");
+        out.push('\n');
+    }
+    let shorts = checked.diagnostics.iter().map(|d| d.short()).collect();
+    (out, shorts)
+}
+
+macro_rules! warn_test {
+    ($test:ident, $file:literal, $count:literal, $($expect:literal),+) => {
+        #[test]
+        fn $test() {
+            let (rendered, shorts) = render_warnings($file);
+            assert_eq!(shorts.len(), $count, "{shorts:#?}");
+            let expected: &[&str] = &[$($expect),+];
+            for e in expected {
+                assert!(shorts.iter().any(|s| s.contains(e)), "missing {e:?} in {shorts:#?}");
+            }
+            insta::assert_snapshot!(concat!("warning-", $file), rendered);
+        }
+    };
+}
+
+warn_test!(
+    unused_lets,
+    "unused-let",
+    2,
+    "unused-let.policy:8:7: warning[unused-let]: `handler` is never used",
+    "unused-let.policy:1:5: warning[unused-let]: constant `deprecated_runtimes` is never used"
+);
+warn_test!(
+    when_that_is_never_true,
+    "when-never-true",
+    3,
+    "when-never-true.policy:4:8: warning[when-never-true]: this `when` is never true: the block judges no resource",
+    "when-never-true.policy:11:8: warning[when-never-true]",
+    "when-never-true.policy:18:9: warning[when-never-true]: this `where` is never true"
+);
+warn_test!(
+    require_that_is_always_true,
+    "always-true",
+    4,
+    "always-true.policy:4:11: warning[always-true]: this `require` tests nothing",
+    "always-true.policy:5:11: warning[always-true]",
+    "always-true.policy:6:11: warning[always-true]",
+    "always-true.policy:7:11: warning[always-true]"
+);
+warn_test!(
+    terraform_pattern_matching_nothing_known,
+    "terraform-pattern",
+    1,
+    "terraform-pattern.policy:3:16: warning[unknown-type]: `aws_apigatway_*` matches no Terraform resource type deadbolt knows"
+);

@@ -6,7 +6,7 @@ use clap::Args;
 
 use deadbolt::dsl::Level;
 
-use super::{compile_policies, plural, PolicyArgs, EXIT_ERROR};
+use super::{compile_policies, plural, PolicyArgs, EXIT_ERROR, EXIT_FINDINGS};
 
 #[derive(Args)]
 #[command(
@@ -18,6 +18,10 @@ pub struct CheckArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub policies: PolicyArgs,
+    /// Exit 1 when there are warnings (an unused `let`, a `when` that is never
+    /// true, a `require` that tests nothing); they never change `scan`'s exit code.
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -75,6 +79,12 @@ pub fn run_check(a: CheckArgs) -> u8 {
             plural(warnings),
         );
         EXIT_ERROR
+    } else if a.deny_warnings && warnings > 0 {
+        eprintln!(
+            "{warnings} warning{} (--deny-warnings); {compiled} compiled",
+            plural(warnings)
+        );
+        EXIT_FINDINGS
     } else {
         println!(
             "ok: {compiled} compiled, {warnings} warning{}",

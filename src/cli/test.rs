@@ -80,6 +80,9 @@ pub fn run_test(a: TestArgs) -> u8 {
     }
     if a.format != TestFormat::Human {
         // Problems that are not test results go to stderr for people.
+        for w in &result.warnings {
+            eprintln!("{w}");
+        }
         for e in &result.errors {
             eprintln!("error: {e}");
         }

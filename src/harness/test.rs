@@ -74,6 +74,9 @@ pub struct TestRun {
     /// Problems that are not test failures: unreadable or invalid test files,
     /// snapshots or fixtures, policy diagnostics.
     pub errors: Vec<String>,
+    /// Policy warnings (unused `let`, a `require` that tests nothing, ...):
+    /// shown, but they do not fail the run.
+    pub warnings: Vec<String>,
     pub coverage: Vec<PolicyCoverage>,
 }
 
@@ -183,7 +186,10 @@ pub fn run(opts: &TestOptions) -> TestRun {
         }
     };
     for d in &checked.diagnostics {
-        run.errors.push(d.short());
+        match d.level {
+            crate::dsl::Level::Error => run.errors.push(d.short()),
+            crate::dsl::Level::Warning => run.warnings.push(d.short()),
+        }
     }
     if test_files.is_empty() {
         run.errors.push(format!(

@@ -93,6 +93,10 @@ pub fn render_human(run: &TestRun, color: bool, verbose: bool) -> String {
             }
         }
     }
+    // Each warning reads `file:line:col: warning[code]: ...` already.
+    for w in &run.warnings {
+        out.push_str(&format!("{}\n", paint(color, "33", w)));
+    }
     for e in &run.errors {
         out.push_str(&format!("{} {e}\n", paint(color, "1;31", "error:")));
     }

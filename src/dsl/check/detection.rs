@@ -99,8 +99,12 @@ impl Checker<'_, '_> {
             self.bind_let(&mut scope, name, t);
         }
         if let Some(f) = &d.filter {
+            let before = self.errors();
             let t = self.expr(f, &mut scope);
             self.expect_condition(f, &t);
+            if self.errors() == before {
+                self.lint_where(f);
+            }
         }
         if let Some(g) = &d.group {
             for k in &g.keys {

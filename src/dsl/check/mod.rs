@@ -18,6 +18,7 @@ use program::{DefId, Program};
 mod compare;
 mod defs;
 mod detection;
+mod lint;
 mod program;
 mod types;
 
@@ -353,6 +354,13 @@ impl<'a, 'm> Checker<'a, 'm> {
             .push((name.name.clone(), t, Some(self.lets.len() - 1)));
     }
 
+    fn errors(&self) -> usize {
+        self.diags
+            .iter()
+            .filter(|d| d.level == Level::Error)
+            .count()
+    }
+
     fn warn_unused_lets(&mut self) {
         for l in std::mem::take(&mut self.lets) {
             if l.used || l.name.starts_with('_') {
@@ -558,8 +566,13 @@ impl Checker<'_, '_> {
             .vars
             .push((b.binding.name.clone(), Ty::Res(sel.clone()), None));
         if let Some(w) = &b.when {
+            let before = self.errors();
             let t = self.expr(w, &mut scope);
             self.expect_condition(w, &t);
+            if self.errors() == before {
+                let selected = self.selected_types(b);
+                self.lint_when(b, &selected);
+            }
         }
         if let Some((name, list)) = &b.each {
             let lt = self.expr(list, &mut scope);
@@ -583,8 +596,12 @@ impl Checker<'_, '_> {
                 }
                 Stmt::Require { cond, message, .. } => {
                     scope.quants.clear();
+                    let before = self.errors();
                     let t = self.expr(cond, &mut scope);
                     self.expect_condition(cond, &t);
+                    if self.errors() == before {
+                        self.lint_require(cond);
+                    }
                     if let Some(m) = message {
                         // The condition's quantifier variables name the item
                         // that decided it.

@@ -23,6 +23,18 @@ impl Checker<'_, '_> {
         sel
     }
 
+    /// The selected types as written (patterns kept), groups expanded.
+    pub(super) fn selected_types(&self, b: &RuleBlock) -> Vec<String> {
+        let mut out: Vec<String> = b.types.iter().map(|t| t.value.clone()).collect();
+        for g in &b.groups {
+            let id = self.prog.units[self.unit].env.get(&g.name);
+            if let Some(Item::Types(group)) = id.map(|id| self.prog.item(*id)) {
+                out.extend(group.types.iter().map(|t| t.value.clone()));
+            }
+        }
+        out
+    }
+
     pub(super) fn resource_type(&mut self, t: &StrLit, sel: &mut Sel) {
         let name = t.value.as_str();
         if name.contains('*') {
