@@ -454,3 +454,46 @@ policy p {
     let d: Vec<String> = checked.diagnostics.iter().map(|d| d.short()).collect();
     assert_eq!(d, ["test.policy:7:16: error[duplicate-type]: `AWS::EC2::SecurityGroup` is selected by a block with `each` and by another block (help: a block with `each` gives one result per item, which cannot be joined with another block's result; select the type once)"]);
 }
+
+#[test]
+fn imports_among_given_sources_need_no_disk() {
+    // The built-in catalogue is embedded: imports resolve among its files.
+    let src = |name: &str, text: &str| PolicySource {
+        name: name.into(),
+        text: Arc::from(text),
+    };
+    let checked = check_sources(&[
+        src(
+            "builtin:policies/lambda/runtimes.policy",
+            "import \"runtimes\"\npolicy lambda-runtimes {\n  severity low\n  for resource \"AWS::Lambda::Function\" as f\n  require f.Runtime not in deprecated\n}\n",
+        ),
+        src(
+            "builtin:policies/lib/runtimes.policy",
+            "let deprecated = [\"python3.7\"]\n",
+        ),
+    ]);
+    let d: Vec<String> = checked.diagnostics.iter().map(|d| d.short()).collect();
+    assert!(d.is_empty(), "{d:#?}");
+    assert_eq!(checked.policies.len(), 1);
+    // A shared file with a syntax error is reported once, and what it would
+    // have defined is unknown where it is used.
+    let checked = check_sources(&[
+        src(
+            "builtin:policies/a.policy",
+            "import \"broken\"\npolicy a {\n  severity low\n  for resource \"AWS::Lambda::Function\" as f\n  require f.Runtime not in deprecated\n}\n",
+        ),
+        src("builtin:policies/broken.policy", "let deprecated = [\n"),
+    ]);
+    let d: Vec<String> = checked.diagnostics.iter().map(|d| d.short()).collect();
+    assert_eq!(d.len(), 2, "{d:#?}");
+    assert!(
+        d[0].starts_with("builtin:policies/broken.policy:1:"),
+        "{d:#?}"
+    );
+    assert!(
+        d[1].starts_with(
+            "builtin:policies/a.policy:5:28: error[unknown-name]: unknown name `deprecated`"
+        ),
+        "{d:#?}"
+    );
+}

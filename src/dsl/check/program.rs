@@ -138,9 +138,14 @@ impl Program {
         }
         let builtin = src.name.starts_with("builtin:");
         let candidates = candidates(&src.name, name);
+        // A file's own name is passed over: `lambda/runtimes.policy` may
+        // import the shared `lib/runtimes.policy`.
+        let mut itself = false;
         for c in &candidates {
-            if let Some(found) = self.find_loaded(c) {
-                return Ok(found);
+            match self.find_loaded(c) {
+                Some(found) if found == u => itself = true,
+                Some(found) => return Ok(found),
+                None => {}
             }
         }
         if !builtin {
@@ -148,8 +153,13 @@ impl Program {
                 if !c.is_file() {
                     continue;
                 }
-                if let Some(found) = self.find_loaded_canonical(c) {
-                    return Ok(found);
+                match self.find_loaded_canonical(c) {
+                    Some(found) if found == u => {
+                        itself = true;
+                        continue;
+                    }
+                    Some(found) => return Ok(found),
+                    None => {}
                 }
                 if self.units.iter().filter(|u| !u.loaded).count() >= MAX_LIBRARIES {
                     return Err(Box::new(Diag::error(
@@ -179,6 +189,9 @@ impl Program {
                     ))),
                 };
             }
+        }
+        if itself {
+            return Ok(u);
         }
         let tried: Vec<String> = candidates
             .iter()
