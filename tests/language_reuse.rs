@@ -497,3 +497,20 @@ fn imports_among_given_sources_need_no_disk() {
         "{d:#?}"
     );
 }
+
+#[test]
+fn a_quantifier_the_condition_never_reached_is_missing_in_the_message() {
+    let policy = r#"
+policy short-circuit {
+  severity low
+  for resource "AWS::IAM::Policy" as p
+  require p.PolicyName == "other" and all s in to_list(p.PolicyDocument.Statement): s.Effect == "Deny"
+    else "{p.id}: name {p.PolicyName}, statement {s.Sid}"
+}
+"#;
+    let admin_only = POLICIES.split("  Scoped:").next().unwrap();
+    assert_eq!(
+        run(policy, admin_only),
+        ["short-circuit Admin fail 6:7 Admin: name admin, statement (missing)"]
+    );
+}

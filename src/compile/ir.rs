@@ -173,6 +173,10 @@ pub enum Stmt {
         /// The condition's source text, for default messages and coverage.
         text: String,
         span: Span,
+        /// Slots of the condition's quantifier variables that the message
+        /// reads: reset to missing first, so that a quantifier the condition
+        /// never reached reads as missing rather than a stale value.
+        witnesses: Vec<usize>,
     },
 }
 

@@ -273,6 +273,11 @@ fn lower_block(b: &ast::RuleBlock, src: &str, defs: &Defs) -> Block {
                 // to the items that decided it.
                 let mark = scope.names.len();
                 let quants = std::mem::take(&mut scope.quants);
+                let witnesses = if message.is_some() {
+                    quants.iter().map(|(_, slot)| *slot).collect()
+                } else {
+                    Vec::new()
+                };
                 scope.names.extend(quants);
                 let message = message.as_ref().map(|m| {
                     m.parts
@@ -289,6 +294,7 @@ fn lower_block(b: &ast::RuleBlock, src: &str, defs: &Defs) -> Block {
                     message,
                     text: src[cond.span.start..cond.span.end].to_string(),
                     span: *span,
+                    witnesses,
                 });
             }
         }

@@ -392,8 +392,15 @@ fn run_once<'d>(
                 cond,
                 message,
                 text,
+                witnesses,
                 ..
             } => {
+                for slot in witnesses {
+                    if ev.env.len() <= *slot {
+                        ev.env.resize(*slot + 1, It::missing(r.pos));
+                    }
+                    ev.env[*slot] = It::missing(r.pos);
+                }
                 let v = ev.truth(cond);
                 match v.tri {
                     Tri::True => {}
