@@ -11,13 +11,25 @@ is embedded into the binary:
   data/terraform/aws.txt   every `aws_*` managed resource with its attributes,
                            nested blocks and scalar types (format below)
 
-Usage (stdlib only; the package is ~37 MB):
+The file is the union of the provider's last 6.x, 5.x and 4.x releases, so
+a plan made by an older provider (RDS `name`, removed in 5.0) is never
+rejected; an attribute whose type changed between them (Redshift `encrypted`,
+a bool in 4.x, a string in 6.x) is typed `a`.
 
-  python3 tools/gen_tf_schemas.py                   # latest from registry.npmjs.org
-  python3 tools/gen_tf_schemas.py --version 21.22.1
-  python3 tools/gen_tf_schemas.py --tarball provider-aws-21.22.1.tgz   # `npm pack` output
+Usage (stdlib only; the packages are 34, 37 and 88 MB; ~45 s):
 
-Generated from @cdktf/provider-aws 21.22.1 (hashicorp/aws provider 6.25.0).
+  python3 tools/gen_tf_schemas.py       # the pinned DEFAULT_VERSIONS, from registry.npmjs.org
+  python3 tools/gen_tf_schemas.py --version 21.22.1 --version 19.65.1
+  python3 tools/gen_tf_schemas.py --tarball provider-aws-21.22.1.tgz ...  # `npm pack` output, newest first
+
+Generated from @cdktf/provider-aws 21.22.1 (provider 6.25.0), 19.65.1
+(provider 5.99.1) and 12.0.13 (provider 4.62.0).
+
+Left out: cdktf types a few very deep blocks as `any` since provider 5.33
+(WAFv2 `rule.statement` of aws_wafv2_web_acl and aws_wafv2_rule_group,
+QuickSight `definition`); they stay free-form (unchecked) rather than taking
+an older version's tree, which would reject statements added since
+(`asn_match_statement`, `ja4_fingerprint`).
 
 Where the facts come from
 -------------------------
@@ -100,6 +112,11 @@ REGISTRY = "https://registry.npmjs.org/"
 # times across resources).
 SHARE_MIN_LINES = 2
 
+# The last release for each of the provider's major versions 6, 5 and 4: plans
+# made with an older provider keep attributes a newer one removed (RDS `name`,
+# ElastiCache `number_cache_clusters`), and a valid path is never rejected.
+DEFAULT_VERSIONS = ["21.22.1", "19.65.1", "12.0.13"]
+
 CDKTF_INTERNAL = {"internalValue", "terraformAttribute", "terraformResource", "wrapsSet"}
 CDKTF_MAPS = {"cdktf.StringMap", "cdktf.NumberMap", "cdktf.BooleanMap", "cdktf.AnyMap"}
 CDKTF_MAP_LISTS = {
@@ -151,6 +168,7 @@ class Package:
         # class -> getter -> (Terraform name, cdktf accessor or None)
         self.js_names: dict[str, dict[str, tuple[str, str | None]]] = {}
         self.js_types: dict[str, str] = {}
+        self.provider_versions: set[str] = set()
         jsii = None
         with tarfile.open(fileobj=io.BytesIO(tar_bytes), mode="r:gz") as tar:
             for m in tar:
@@ -175,6 +193,7 @@ class Package:
     FIELD_RE = re.compile(r"this\._(\w+) = new [\w.]+\(this, \"(\w+)\"")
     NAME_RE = re.compile(r"this\.(get\w*Attribute|interpolationForAttribute)\('([A-Za-z0-9_]+)'\)")
     TYPE_RE = re.compile(r"terraformResourceType: '([a-z0-9_]+)'")
+    PROVIDER_RE = re.compile(r"providerVersion: '([0-9.]+)'")
 
     def _read_js(self, text: str) -> None:
         for m in self.CLASS_RE.finditer(text):
@@ -192,6 +211,9 @@ class Package:
                         names[getter] = (fields[f.group(1)], None)
             self.js_names[cls] = names
             if base == "cdktf.TerraformResource":
+                v = self.PROVIDER_RE.search(body)
+                if v:
+                    self.provider_versions.add(v.group(1))
                 t = self.TYPE_RE.search(body)
                 if t:
                     self.js_types[cls] = t.group(1)
@@ -200,9 +222,10 @@ class Package:
 # --------------------------------------------------------------------------
 # walking the assembly
 
-ANCHOR_RE = re.compile(r"\{@link https://registry\.terraform\.io/\S+#(\w+) ")
-RESOURCE_RE = re.compile(r"\{@link https://registry\.terraform\.io/\S+/docs/resources/\w+ (aws_\w+)\}")
-PROVIDER_VERSION_RE = re.compile(r"registry\.terraform\.io/providers/hashicorp/aws/([0-9.]+)/")
+# Docs links: registry.terraform.io/providers/hashicorp/aws/6.25.0/docs/resources/s3_bucket
+# in recent packages, www.terraform.io/docs/providers/aws/r/s3_bucket in older ones.
+ANCHOR_RE = re.compile(r"\{@link https://\S+#(\w+) ")
+RESOURCE_RE = re.compile(r"^Represents a \{@link https://\S+ (aws_\w+)\}")
 
 
 def camel_to_snake(name: str) -> str:
@@ -216,6 +239,8 @@ class Walker:
         self.fallback_names: list[str] = []
         self.anchor_mismatch: list[str] = []
         self.depth_cut = 0
+        self.memo: dict = {}
+        self.cycles: set[str] = set()
 
     def short(self, fqn: str) -> str:
         return fqn.rsplit(".", 1)[-1]
@@ -245,8 +270,23 @@ class Walker:
         self.fallback_names.append(f"{cls_fqn}.{getter}")
         return camel_to_snake(getter)
 
-    def class_attrs(self, cls_fqn: str, struct_fqn: str | None, depth: int) -> dict:
-        """NAME -> node for a resource class or a ComplexObject (block item)."""
+    def class_attrs(self, cls_fqn: str, struct_fqn: str | None, depth: int) -> dict | None:
+        """NAME -> node for a resource class or a ComplexObject (block item).
+
+        Memoised: one class is one subtree wherever it is used. None for a
+        class that (indirectly) contains itself, which becomes `any`.
+        """
+        key = (cls_fqn, struct_fqn)
+        if key in self.memo:
+            if self.memo[key] is None:
+                self.cycles.add(cls_fqn)
+            return self.memo[key]
+        self.memo[key] = None
+        out = self._class_attrs(cls_fqn, struct_fqn, depth)
+        self.memo[key] = out
+        return out
+
+    def _class_attrs(self, cls_fqn: str, struct_fqn: str | None, depth: int) -> dict:
         cls = self.types[cls_fqn]
         props = [p for p in cls.get("properties", []) if not p.get("static")]
         getters = {p["name"] for p in props}
@@ -312,9 +352,12 @@ class Walker:
             if not item_fqn or item_fqn not in self.types:
                 return "a"
             item_struct = self.item_struct(item_fqn)
-            return ("L", self.class_attrs(item_fqn, item_struct, depth + 1))
+            attrs = self.class_attrs(item_fqn, item_struct, depth + 1)
+            return "a" if attrs is None else ("L", attrs)
         if base == "cdktf.ComplexObject":
             attrs = self.class_attrs(fqn, self.item_struct(fqn), depth + 1)
+            if attrs is None:
+                return "a"
             summary = (struct_prop or {}).get("docs", {}).get("summary", "")
             if struct_prop is not None and not summary.endswith(" block."):
                 return ("O", attrs)  # a nested object attribute: an object in plans
@@ -370,112 +413,179 @@ class Walker:
 # writing
 
 
-def freeze(attrs: dict):
-    return tuple((k, freeze_node(v)) for k, v in sorted(attrs.items()))
+class Tables:
+    """Hash-consed attribute tables: equal subtrees get one id.
 
+    Attribute maps are shared between parents (memoised classes), so the
+    schema is a DAG; walking it as a tree would repeat WAFv2's statements
+    exponentially. Tables are keyed by tuples of (name, code, child id), which
+    hash in time proportional to one level.
+    """
 
-def freeze_node(n):
-    if isinstance(n, str):
-        return n
-    return (n[0], freeze(n[1]))
+    def __init__(self):
+        self.ids: dict[tuple, int] = {}
+        self.rows: list[tuple] = []
+        self.by_dict: dict[int, tuple[int, dict]] = {}
 
-
-def count_lines(frozen) -> int:
-    return sum(1 + (0 if isinstance(v, str) else count_lines(v[1])) for _, v in frozen)
+    def intern(self, attrs: dict) -> int:
+        hit = self.by_dict.get(id(attrs))
+        if hit is not None:
+            return hit[0]
+        row = []
+        for name in sorted(attrs):
+            v = attrs[name]
+            if isinstance(v, str):
+                row.append((name, v, -1))
+            else:
+                row.append((name, v[0], self.intern(v[1])))
+        key = tuple(row)
+        tid = self.ids.get(key)
+        if tid is None:
+            tid = len(self.rows)
+            self.ids[key] = tid
+            self.rows.append(key)
+        self.by_dict[id(attrs)] = (tid, attrs)  # keeps `attrs` alive: ids stay unique
+        return tid
 
 
 class Writer:
     def __init__(self, resources: dict[str, dict]):
-        self.frozen = {k: freeze(v) for k, v in sorted(resources.items())}
-        self.uses: dict = {}
-        for attrs in self.frozen.values():
-            self._count(attrs)
-        self.ids: dict = {}
+        self.tables = Tables()
+        self.roots = {k: self.tables.intern(v) for k, v in sorted(resources.items())}
+        rows = self.tables.rows
+        # Lines a table takes when written out in full, and the attribute paths
+        # it holds; children always have smaller ids than their parents.
+        self.size = [0] * len(rows)
+        self.paths = [0] * len(rows)
+        for tid, row in enumerate(rows):
+            self.size[tid] = sum(1 + (self.size[c] if c >= 0 else 0) for _, _, c in row)
+            self.paths[tid] = sum(1 + (self.paths[c] if c >= 0 else 0) for _, _, c in row)
+        self.refs = [0] * len(rows)
+        for row in rows:
+            for _, _, c in row:
+                if c >= 0:
+                    self.refs[c] += 1
+        self.names: dict[int, int] = {}
         self.lines: list[str] = []
 
-    def _count(self, attrs) -> None:
-        for _, v in attrs:
-            if not isinstance(v, str):
-                self.uses[v[1]] = self.uses.get(v[1], 0) + 1
-                if self.uses[v[1]] == 1:
-                    self._count(v[1])
+    def attribute_paths(self) -> int:
+        return sum(self.paths[t] for t in self.roots.values())
 
-    def shared(self, attrs) -> bool:
-        return self.uses.get(attrs, 0) > 1 and count_lines(attrs) >= SHARE_MIN_LINES
+    def shared(self, tid: int) -> bool:
+        return self.refs[tid] > 1 and self.size[tid] >= SHARE_MIN_LINES
 
-    def define(self, attrs) -> int:
-        """Write shared subtree `attrs` (and shared subtrees inside it) first."""
-        if attrs in self.ids:
-            return self.ids[attrs]
+    def define(self, tid: int) -> int:
+        """Write shared table `tid` (and the shared tables inside it) first."""
+        if tid in self.names:
+            return self.names[tid]
         body: list[str] = []
-        self._body(attrs, 1, body)
-        n = len(self.ids)
-        self.ids[attrs] = n
+        self._body(tid, 1, body)
+        n = len(self.names)
+        self.names[tid] = n
         self.lines.append(f"={n}")
         self.lines.extend(body)
         return n
 
-    def _body(self, attrs, depth: int, out: list[str]) -> None:
+    def _body(self, tid: int, depth: int, out: list[str]) -> None:
         pad = " " * depth
-        for name, v in attrs:
-            if isinstance(v, str):
-                out.append(f"{pad}{name} {v}")
-            elif self.shared(v[1]):
-                out.append(f"{pad}{name} {v[0]}={self.define(v[1])}")
+        for name, code, child in self.tables.rows[tid]:
+            if child < 0:
+                out.append(f"{pad}{name} {code}")
+            elif self.shared(child):
+                out.append(f"{pad}{name} {code}={self.define(child)}")
             else:
-                out.append(f"{pad}{name} {v[0]}")
-                self._body(v[1], depth + 1, out)
+                out.append(f"{pad}{name} {code}")
+                self._body(child, depth + 1, out)
 
     def write(self, header: list[str]) -> str:
         self.lines = ["# " + h for h in header]
-        for rtype, attrs in self.frozen.items():
+        for rtype, tid in self.roots.items():
             body: list[str] = []
-            self._body(attrs, 1, body)
+            self._body(tid, 1, body)
             self.lines.append("@" + rtype)
             self.lines.extend(body)
         return "\n".join(self.lines) + "\n"
+
+
+def merge(newer: dict, older: dict, memo: dict) -> dict:
+    """Union of two attribute maps; the newer version's shape wins ties."""
+    key = (id(newer), id(older))
+    if key in memo:
+        return memo[key][0]
+    out = dict(newer)
+    for name, old in older.items():
+        new = out.get(name)
+        if new is None:
+            out[name] = old
+        elif isinstance(new, str) or isinstance(old, str):
+            if new != old:
+                # The attribute changed shape between versions (a list of
+                # strings that became a block, a number that became a
+                # string): either may be in a plan, so nothing is assumed.
+                out[name] = "a"
+        elif new[1] is not old[1]:
+            out[name] = (new[0], merge(new[1], old[1], memo))
+    memo[key] = (out, newer, older)
+    return out
+
+
+def load_version(tarball: Path | None, version: str | None) -> tuple[Package, dict, str]:
+    data = tarball.read_bytes() if tarball else registry_tarball(version)[0]
+    pkg = Package(data)
+    walker = Walker(pkg)
+    resources = walker.resources()
+    if walker.anchor_mismatch:
+        sys.exit("JavaScript and docs disagree on names:\n  " + "\n  ".join(walker.anchor_mismatch[:20]))
+    if len(pkg.provider_versions) != 1:
+        sys.exit(f"expected one provider version in the package, found {sorted(pkg.provider_versions)}")
+    provider = next(iter(pkg.provider_versions))
+    print(
+        f"{PACKAGE} {pkg.jsii['version']} (provider {provider}): {len(resources)} resources, "
+        f"{Writer(resources).attribute_paths()} attribute paths, "
+        f"{len(walker.fallback_names)} names by camelCase fallback, "
+        f"{len(walker.cycles)} self-containing classes",
+        file=sys.stderr,
+    )
+    for f in walker.fallback_names[:20]:
+        print("  fallback name:", f, file=sys.stderr)
+    return pkg, resources, provider
 
 
 def main() -> None:
     here = Path(__file__).resolve().parent.parent
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     src = ap.add_mutually_exclusive_group()
-    src.add_argument("--tarball", type=Path, help="a provider-aws .tgz from `npm pack`")
-    src.add_argument("--version", help="package version to download (default: latest)")
+    src.add_argument(
+        "--tarball", type=Path, action="append", help="a provider-aws .tgz from `npm pack`, newest first"
+    )
+    src.add_argument("--version", action="append", help="package versions to download, newest first")
     ap.add_argument("--out", type=Path, default=here / "data" / "terraform" / "aws.txt")
     args = ap.parse_args()
 
-    if args.tarball:
-        data = args.tarball.read_bytes()
-    else:
-        data, _ = registry_tarball(args.version)
-    pkg = Package(data)
-    walker = Walker(pkg)
-    resources = walker.resources()
-    if walker.anchor_mismatch:
-        sys.exit("JavaScript and docs disagree on names:\n  " + "\n  ".join(walker.anchor_mismatch[:20]))
-    provider = "?"
-    for t in pkg.types.values():
-        m = PROVIDER_VERSION_RE.search(t.get("docs", {}).get("summary", ""))
-        if m:
-            provider = m.group(1)
-            break
+    sources = [(t, None) for t in args.tarball or []] or [
+        (None, v) for v in args.version or DEFAULT_VERSIONS
+    ]
+    merged: dict = {}
+    memo: dict = {}
+    provenance = []
+    for tarball, version in sources:
+        pkg, resources, provider = load_version(tarball, version)
+        for rtype, attrs in resources.items():
+            merged[rtype] = merge(merged[rtype], attrs, memo) if rtype in merged else attrs
+        provenance.append(f"provider {provider} ({PACKAGE} {pkg.jsii['version']})")
     header = [
-        f"Terraform AWS provider {provider} resource schemas, from {PACKAGE} {pkg.jsii['version']}",
+        "Terraform AWS provider resource schemas: the union of " + ", ".join(provenance),
         "generated by tools/gen_tf_schemas.py; do not edit (format in the tool's docstring)",
     ]
-    text = Writer(resources).write(header)
+    writer = Writer(merged)
+    text = writer.write(header)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
-    n_attrs = sum(count_lines(freeze(a)) for a in resources.values())
     print(
-        f"{args.out}: {len(text.encode())} bytes; {len(resources)} resources, "
-        f"{n_attrs} attribute paths; {len(walker.fallback_names)} names by camelCase "
-        f"fallback; provider {provider}, {PACKAGE} {pkg.jsii['version']}",
+        f"{args.out}: {len(text.encode())} bytes; {len(merged)} resources, "
+        f"{writer.attribute_paths()} attribute paths",
         file=sys.stderr,
     )
-    for f in walker.fallback_names[:20]:
-        print("  fallback name:", f, file=sys.stderr)
 
 
 if __name__ == "__main__":
