@@ -1,4 +1,5 @@
-//! CloudFormation resource schemas (property names and types) used by the checker.
+//! Resource schemas (property names and types) used by the checker: CloudFormation
+//! here, the Terraform AWS provider in [`terraform`].
 //!
 //! The checker rejects misspelt resource types and property paths at policy
 //! compile time, with a "did you mean" hint, instead of letting a typo make a
@@ -15,6 +16,7 @@
 
 pub mod logs;
 mod suggest;
+pub mod terraform;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -216,6 +218,17 @@ where
     I: IntoIterator<Item = &'a str>,
 {
     suggest::best_match(candidates, name, suggest::PROPERTY_THRESHOLD)
+}
+
+/// Resolve `path` on `rtype` whatever its shape: a CloudFormation type
+/// (`AWS::S3::Bucket`, [`lookup_path`]) or a Terraform one (`aws_s3_bucket`,
+/// [`terraform::lookup_path`]).
+pub fn lookup_any(rtype: &str, path: &[&str]) -> PathLookup {
+    if rtype.contains("::") {
+        lookup_path(rtype, path)
+    } else {
+        terraform::lookup_path(rtype, path)
+    }
 }
 
 /// Current position while walking a path.

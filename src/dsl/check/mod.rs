@@ -8,7 +8,7 @@ use super::ast::*;
 use super::diag::{did_you_mean, Diag, Level, PolicySource};
 use super::parser::SyntaxError;
 use crate::compile::funcs::{self, ArgTy};
-use crate::compile::ir::{self, to_snake_case, Severity};
+use crate::compile::ir::{self, Severity};
 use crate::compile::{lower_detection, lower_policy};
 use crate::schema::logs::{self as logschema, FieldKind, LogSource};
 use crate::schema::{self, PathLookup, PropType};
@@ -44,82 +44,6 @@ pub const META_KEYS: &[&str] = &[
     "controls",
     "references",
     "tags",
-];
-
-/// Terraform resource types the catalogue knows; used only to catch typos
-/// (Terraform types outside this list are accepted).
-pub const KNOWN_TF_TYPES: &[&str] = &[
-    "aws_s3_bucket",
-    "aws_s3_bucket_policy",
-    "aws_s3_bucket_server_side_encryption_configuration",
-    "aws_s3_bucket_public_access_block",
-    "aws_s3_bucket_versioning",
-    "aws_s3_bucket_logging",
-    "aws_ebs_volume",
-    "aws_ebs_encryption_by_default",
-    "aws_ebs_default_kms_key",
-    "aws_instance",
-    "aws_launch_template",
-    "aws_launch_configuration",
-    "aws_db_instance",
-    "aws_rds_cluster",
-    "aws_rds_cluster_instance",
-    "aws_dynamodb_table",
-    "aws_redshift_cluster",
-    "aws_sqs_queue",
-    "aws_sns_topic",
-    "aws_efs_file_system",
-    "aws_elasticache_replication_group",
-    "aws_elasticache_cluster",
-    "aws_lb",
-    "aws_alb",
-    "aws_lb_listener",
-    "aws_alb_listener",
-    "aws_cloudfront_distribution",
-    "aws_kms_key",
-    "aws_kms_alias",
-    "aws_security_group",
-    "aws_security_group_rule",
-    "aws_vpc_security_group_ingress_rule",
-    "aws_vpc_security_group_egress_rule",
-    "aws_wafv2_web_acl",
-    "aws_wafv2_web_acl_association",
-    "aws_guardduty_detector",
-    "aws_cloudtrail",
-    "aws_kinesis_stream",
-    "aws_opensearch_domain",
-    "aws_elasticsearch_domain",
-    "aws_vpc",
-    "aws_subnet",
-    "aws_route_table",
-    "aws_route",
-    "aws_internet_gateway",
-    "aws_network_acl",
-    "aws_network_acl_rule",
-    "aws_eip",
-    // in-transit, certificate, secret and edge-protection checks
-    "aws_redshift_parameter_group",
-    "aws_db_parameter_group",
-    "aws_rds_cluster_parameter_group",
-    "aws_sqs_queue_policy",
-    "aws_acm_certificate",
-    "aws_acm_certificate_validation",
-    "aws_lb_listener_certificate",
-    "aws_alb_listener_certificate",
-    "aws_elb",
-    "aws_iam_server_certificate",
-    "aws_iam_access_key",
-    "aws_vpc_endpoint",
-    "aws_vpc_endpoint_route_table_association",
-    "aws_nat_gateway",
-    "aws_route_table_association",
-    "aws_lambda_function",
-    "aws_ecs_task_definition",
-    "aws_ssm_parameter",
-    "aws_codebuild_project",
-    "aws_shield_protection",
-    "aws_ebs_snapshot_copy",
-    "aws_ami_copy",
 ];
 
 /// Parses, checks and compiles policy sources. Policies with errors are left out.
@@ -271,6 +195,8 @@ enum Ty {
 #[derive(Clone, Debug, Default)]
 struct Sel {
     cfn: std::rc::Rc<Vec<String>>,
+    /// Terraform-shaped types (`aws_s3_bucket`), known to the schemas or not.
+    tf: std::rc::Rc<Vec<String>>,
     terraform: bool,
 }
 
@@ -283,6 +209,17 @@ impl Sel {
             }
         }
         self.terraform |= other.terraform;
+        let tf = std::rc::Rc::make_mut(&mut self.tf);
+        for t in other.tf.iter() {
+            if !tf.contains(t) {
+                tf.push(t.clone());
+            }
+        }
+    }
+
+    /// Every selected type, CloudFormation first.
+    fn types(&self) -> impl Iterator<Item = &String> {
+        self.cfn.iter().chain(self.tf.iter())
     }
 }
 
@@ -837,8 +774,8 @@ impl Checker<'_, '_> {
 
     fn is_array(&self, sel: &Sel, path: &[String]) -> bool {
         let segs: Vec<&str> = path.iter().map(|s| s.as_str()).collect();
-        sel.cfn.iter().any(|t| {
-            matches!(schema::lookup_path(t, &segs), PathLookup::Found(info) if info.ptype == PropType::Array)
+        sel.types().any(|t| {
+            matches!(schema::lookup_any(t, &segs), PathLookup::Found(info) if info.ptype == PropType::Array)
         })
     }
 
@@ -856,13 +793,10 @@ impl Checker<'_, '_> {
         let Ty::Prop(sel, path) = t else {
             return t.clone();
         };
-        if sel.terraform {
-            return Ty::Any;
-        }
         let segs: Vec<&str> = path.iter().map(|s| s.as_str()).collect();
         let mut found: Option<Ty> = None;
-        for ty in sel.cfn.iter() {
-            if let PathLookup::Found(info) = schema::lookup_path(ty, &segs) {
+        for ty in sel.types() {
+            if let PathLookup::Found(info) = schema::lookup_any(ty, &segs) {
                 let t = match info.ptype {
                     PropType::Boolean => Ty::Bool,
                     PropType::Integer | PropType::Number => Ty::Num,
@@ -921,50 +855,52 @@ impl Checker<'_, '_> {
         }
     }
 
-    /// Checks `path.name` against the CloudFormation schemas of the selected types.
+    /// Checks `path.name` against the schemas of the selected types
+    /// (CloudFormation's, and the Terraform AWS provider's).
     fn prop_path(&mut self, sel: Sel, mut path: Vec<String>, name: &Ident) -> Ty {
         path.push(name.name.clone());
-        if sel.cfn.is_empty() {
-            return Ty::Prop(sel, path);
-        }
-        // A snake_case name in a block that also selects Terraform types is a
-        // Terraform attribute; PascalCase names are checked against the schemas.
-        let snake_like = name.name == to_snake_case(&name.name)
-            && name.name.chars().any(|c| c.is_ascii_lowercase());
-        if sel.terraform && snake_like {
-            return Ty::Prop(sel, path);
-        }
         let segs: Vec<&str> = path.iter().map(|s| s.as_str()).collect();
         let mut unknown: Vec<(String, Option<String>, Vec<String>)> = vec![];
-        for t in sel.cfn.iter() {
-            match schema::lookup_path(t, &segs) {
-                PathLookup::Found(_) | PathLookup::NotCovered => return Ty::Prop(sel, path),
-                PathLookup::Unknown {
-                    index,
-                    suggestion,
-                    known,
-                } => {
-                    if index + 1 < segs.len() {
-                        // An earlier segment was already reported.
-                        return Ty::Any;
-                    }
-                    unknown.push((t.to_string(), suggestion, known));
+        let mut accepted = false;
+        for t in sel.types() {
+            match schema::lookup_any(t, &segs) {
+                PathLookup::Found(_) | PathLookup::NotCovered => {
+                    accepted = true;
+                    break;
                 }
+                // A type that failed at an earlier segment is out of the running
+                // (reported then, or passed over because another type matched).
+                PathLookup::Unknown { index, .. } if index + 1 < segs.len() => {}
+                PathLookup::Unknown {
+                    suggestion, known, ..
+                } => unknown.push((t.clone(), suggestion, known)),
             }
         }
+        if accepted {
+            return Ty::Prop(sel, path);
+        }
+        if unknown.is_empty() {
+            return Ty::Any;
+        }
         let (rtype, suggestion, known) = unknown.swap_remove(0);
+        let terraform = !rtype.contains("::");
         let parent = if path.len() > 1 {
             format!("`{}` of {rtype}", path[..path.len() - 1].join("."))
         } else {
             rtype.clone()
         };
+        let (what, schema_name) = if terraform {
+            ("attribute", "the Terraform AWS provider schema")
+        } else {
+            ("property", "the CloudFormation schema")
+        };
         let mut d = Diag::error(
             "unknown-property",
             self.src,
             name.span,
-            format!("unknown property `{}` of {parent}", name.name),
+            format!("unknown {what} `{}` of {parent}", name.name),
         )
-        .label("not in the CloudFormation schema");
+        .label(format!("not in {schema_name}"));
         let attrs = schema::attributes(&rtype).unwrap_or(&[]);
         d = if let Some(s) = suggestion {
             d.help(format!("did you mean `{s}`?"))
@@ -974,14 +910,19 @@ impl Checker<'_, '_> {
                 name.name
             ))
         } else if known.is_empty() {
+            let via = if terraform {
+                "to read the resource it references"
+            } else {
+                "to read the resource a Ref or GetAtt names"
+            };
             d.help(format!(
-                "`{}` is a scalar; to read the resource a Ref or GetAtt names, use `deref(...)`",
+                "`{}` is a scalar; {via}, use `deref(...)`",
                 path[..path.len() - 1].join(".")
             ))
         } else {
             let list: Vec<&str> = known.iter().take(12).map(|s| s.as_str()).collect();
             let more = if known.len() > 12 { ", ..." } else { "" };
-            d.help(format!("known properties here: {}{more}", list.join(", ")))
+            d.help(format!("known {what}s here: {}{more}", list.join(", ")))
         };
         self.diags.push(d);
         Ty::Any

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{Checker, Sel, KNOWN_TF_TYPES};
+use super::{Checker, Sel};
 use crate::compile::ir::type_matches;
 use crate::dsl::ast::*;
-use crate::dsl::diag::{did_you_mean, Diag};
+use crate::dsl::diag::Diag;
 use crate::schema;
 
 impl Checker<'_, '_> {
@@ -61,20 +61,28 @@ impl Checker<'_, '_> {
         }
         if is_tf_shape(name) {
             sel.terraform = true;
-            if !KNOWN_TF_TYPES.contains(&name) {
-                if let Some(s) = did_you_mean(name, KNOWN_TF_TYPES.iter().copied()) {
-                    if strsim::levenshtein(name, s) <= 2 {
-                        self.diags.push(
-                            Diag::error(
-                                "unknown-type",
-                                self.src,
-                                t.span,
-                                format!("unknown resource type `{name}`"),
-                            )
-                            .label("not a Terraform resource type deadbolt knows")
-                            .help(format!("did you mean `{s}`?")),
-                        );
-                    }
+            push_tf(sel, name);
+            if !schema::terraform::is_known_type(name) {
+                // Every `aws_*` type is in the provider schemas; other
+                // providers' types (`random_password`) are accepted unless
+                // they look like a slip on an AWS one (`asw_s3_bucket`).
+                let s = schema::terraform::suggest_type(name);
+                let aws = name.starts_with("aws_");
+                if aws || s.is_some_and(|s| strsim::levenshtein(name, s) <= 2) {
+                    let d = Diag::error(
+                        "unknown-type",
+                        self.src,
+                        t.span,
+                        format!("unknown resource type `{name}`"),
+                    )
+                    .label("not a resource type of the Terraform AWS provider");
+                    self.diags.push(match s {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None => d.help(format!(
+                            "the AWS provider has no such resource ({})",
+                            schema::terraform::versions()
+                        )),
+                    });
                 }
             }
             return;
@@ -141,7 +149,13 @@ impl Checker<'_, '_> {
         }
         if is_tf_shape(&pattern.replace('*', "")) || pattern.starts_with("aws_") {
             sel.terraform = true;
-            if !KNOWN_TF_TYPES.iter().any(|k| type_matches(pattern, k)) {
+            let matched: Vec<&str> = schema::terraform::known_types()
+                .filter(|k| type_matches(pattern, k))
+                .collect();
+            for m in &matched {
+                push_tf(sel, m);
+            }
+            if matched.is_empty() {
                 self.diags.push(
                     Diag::error(
                         "unknown-type",
@@ -208,6 +222,13 @@ fn push_type(sel: &mut Sel, name: &str) {
     let cfn = std::rc::Rc::make_mut(&mut sel.cfn);
     if !cfn.iter().any(|c| c == name) {
         cfn.push(name.to_string());
+    }
+}
+
+fn push_tf(sel: &mut Sel, name: &str) {
+    let tf = std::rc::Rc::make_mut(&mut sel.tf);
+    if !tf.iter().any(|c| c == name) {
+        tf.push(name.to_string());
     }
 }
 
