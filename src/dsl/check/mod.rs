@@ -882,17 +882,24 @@ impl Checker<'_, '_> {
         if unknown.is_empty() {
             return Ty::Any;
         }
+        let both_shapes = unknown.iter().any(|(t, ..)| t.contains("::"))
+            && unknown.iter().any(|(t, ..)| !t.contains("::"));
         let (rtype, suggestion, known) = unknown.swap_remove(0);
         let terraform = !rtype.contains("::");
         let parent = if path.len() > 1 {
-            format!("`{}` of {rtype}", path[..path.len() - 1].join("."))
+            format!("`{}` of {rtype}", show_path(&path[..path.len() - 1]))
         } else {
             rtype.clone()
         };
-        let (what, schema_name) = if terraform {
-            ("attribute", "the Terraform AWS provider schema")
+        let (what, label) = if both_shapes {
+            (
+                "property",
+                "in neither the CloudFormation nor the Terraform AWS provider schema",
+            )
+        } else if terraform {
+            ("attribute", "not in the Terraform AWS provider schema")
         } else {
-            ("property", "the CloudFormation schema")
+            ("property", "not in the CloudFormation schema")
         };
         let mut d = Diag::error(
             "unknown-property",
@@ -900,7 +907,7 @@ impl Checker<'_, '_> {
             name.span,
             format!("unknown {what} `{}` of {parent}", name.name),
         )
-        .label(format!("not in {schema_name}"));
+        .label(label);
         let attrs = schema::attributes(&rtype).unwrap_or(&[]);
         d = if let Some(s) = suggestion {
             d.help(format!("did you mean `{s}`?"))
@@ -917,7 +924,7 @@ impl Checker<'_, '_> {
             };
             d.help(format!(
                 "`{}` is a scalar; {via}, use `deref(...)`",
-                path[..path.len() - 1].join(".")
+                show_path(&path[..path.len() - 1])
             ))
         } else {
             let list: Vec<&str> = known.iter().take(12).map(|s| s.as_str()).collect();
@@ -1072,4 +1079,20 @@ fn argty_name(t: ArgTy) -> &'static str {
         ArgTy::Bool => "boolean",
         ArgTy::List => "list",
     }
+}
+
+/// A property path as written: `rule[*].statement`, not `rule.*.statement`.
+fn show_path(path: &[String]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        if seg == "*" {
+            out.push_str("[*]");
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(seg);
+        }
+    }
+    out
 }
