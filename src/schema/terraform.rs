@@ -5,10 +5,11 @@
 //! mean", as it does for CloudFormation. `tools/gen_tf_schemas.py` distils the
 //! provider schemas shipped in the `@cdktf/provider-aws` npm package into
 //! `data/terraform/aws.txt` (the union of the provider's last 4.x, 5.x and 6.x
-//! releases, so a plan made by an older provider is not rejected), embedded
-//! here as text: 0.5 MB, diffable in review, no build step. It is parsed on
-//! first use into one flat table of attributes (names borrowed from the
-//! embedded text, nothing copied).
+//! releases, so a plan made by an older provider is not rejected). The text
+//! (0.53 MB) is what reviewers diff; the binary embeds its gzip (0.11 MB, kept
+//! identical by a unit test) and inflates it on first use — with flate2, which
+//! the log loaders already use, so no new dependency and no build step — into
+//! one flat table of attributes whose names borrow from the inflated text.
 //!
 //! Paths are resolved the way the evaluator reads a plan's `values`
 //! (`src/eval/expr.rs`): a name matches an attribute as written or in
@@ -16,12 +17,25 @@
 //! plan, even those limited to one item — are traversed transparently, so
 //! `rule.apply_server_side_encryption_by_default` and `rule[0]....` both work.
 
+use std::io::Read;
 use std::sync::OnceLock;
 
 use super::{suggest, PathLookup, PropInfo, PropType};
 use crate::compile::ir::to_snake_case;
 
-const AWS_TXT: &str = include_str!("../../data/terraform/aws.txt");
+const AWS_TXT_GZ: &[u8] = include_bytes!("../../data/terraform/aws.txt.gz");
+
+/// The embedded data, inflated once.
+fn text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        let mut out = String::with_capacity(AWS_TXT_GZ.len() * 5);
+        flate2::read::GzDecoder::new(AWS_TXT_GZ)
+            .read_to_string(&mut out)
+            .expect("embedded data/terraform/aws.txt.gz is not gzipped UTF-8");
+        out
+    })
+}
 
 /// No nested table (scalars, maps, lists of scalars, free-form values).
 const NONE: u32 = u32::MAX;
@@ -65,7 +79,7 @@ fn db() -> &'static Db {
     static DB: OnceLock<Db> = OnceLock::new();
     // The file is generated and embedded at build time: a malformed line is a
     // build defect that the unit tests catch, not a user error.
-    DB.get_or_init(|| parse(AWS_TXT).expect("embedded data/terraform/aws.txt is malformed"))
+    DB.get_or_init(|| parse(text()).expect("embedded data/terraform/aws.txt is malformed"))
 }
 
 fn code(c: &str) -> Option<(PropType, Option<PropType>)> {

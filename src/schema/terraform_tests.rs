@@ -19,6 +19,12 @@ fn unknown(rtype: &str, path: &[&str]) -> (usize, Option<String>, Vec<String>) {
 }
 
 #[test]
+fn embedded_gzip_is_the_committed_text() {
+    // Regenerate both with tools/gen_tf_schemas.py if this fails.
+    assert!(text() == include_str!("../../data/terraform/aws.txt"));
+}
+
+#[test]
 fn data_parses_and_names_its_source() {
     assert!(
         data_source().contains("@cdktf/provider-aws 21.22.1"),
