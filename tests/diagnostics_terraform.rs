@@ -55,6 +55,7 @@ diag_test!(misspelt_attribute_deep_in_nested_blocks, "tf-unknown-nested-attribut
 diag_test!(unknown_terraform_types, "tf-unknown-type", [
     "tf-unknown-type.policy:3:16: error[unknown-type]: unknown resource type `aws_s3_bukcet`",
     "tf-unknown-type.policy:9:16: error[unknown-type]: unknown resource type `aws_rds_instance_encryption`",
+    "tf-unknown-type.policy:15:16: error[unknown-type]: unknown resource type `aws_iam_policy_document`",
 ]);
 
 diag_test!(attribute_help_lines, "tf-attribute-help", [

@@ -57,6 +57,8 @@ struct Db {
     tables: Vec<(u32, u32)>,
     /// (resource type, root table), sorted by type.
     resources: Vec<(&'static str, u32)>,
+    /// Data source types that are not also resource types, sorted.
+    data_sources: Vec<&'static str>,
     /// The first header line: where the data came from.
     source: &'static str,
     /// "provider 6.25.0, 5.99.1 and 4.62.0", from the header.
@@ -117,6 +119,7 @@ fn parse(text: &'static str) -> Result<Db, String> {
         attrs: Vec::with_capacity(40_000),
         tables: Vec::new(),
         resources: Vec::new(),
+        data_sources: Vec::new(),
         source: "",
         versions: String::new(),
     };
@@ -160,6 +163,10 @@ fn parse(text: &'static str) -> Result<Db, String> {
             if db.source.is_empty() {
                 db.source = comment;
             }
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('%') {
+            db.data_sources.push(name);
             continue;
         }
         if let Some(name) = line.strip_prefix('@') {
@@ -224,6 +231,7 @@ fn parse(text: &'static str) -> Result<Db, String> {
     }
     finish(&mut db, &mut stack, &owner, &mut shared);
     db.resources.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    db.data_sources.sort_unstable();
     let found: Vec<&str> = db
         .source
         .split("provider ")
@@ -258,6 +266,12 @@ pub fn is_known_type(name: &str) -> bool {
     db().resources
         .binary_search_by(|(t, _)| (*t).cmp(name))
         .is_ok()
+}
+
+/// Whether `name` is only a data source (`aws_iam_policy_document`): plans list
+/// data sources under `mode: data`, and policies judge managed resources.
+pub fn is_data_source(name: &str) -> bool {
+    db().data_sources.binary_search(&name).is_ok()
 }
 
 /// All known resource types, sorted.

@@ -76,13 +76,15 @@ impl Checker<'_, '_> {
                         format!("unknown resource type `{name}`"),
                     )
                     .label("not a resource type of the Terraform AWS provider");
-                    self.diags.push(match s {
-                        Some(s) => d.help(format!("did you mean `{s}`?")),
-                        None => d.help(format!(
-                            "the AWS provider has no such resource ({})",
-                            schema::terraform::versions()
-                        )),
-                    });
+                    let help = if schema::terraform::is_data_source(name) {
+                        format!("`{name}` is a data source; policies judge managed resources (a plan lists data sources under `mode: data`)")
+                    } else if let Some(s) = s {
+                        format!("did you mean `{s}`?")
+                    } else {
+                        let versions = schema::terraform::versions();
+                        format!("the AWS provider has no such resource ({versions})")
+                    };
+                    self.diags.push(d.help(help));
                 }
             }
             return;
