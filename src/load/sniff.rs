@@ -112,4 +112,3 @@ mod tests {
         assert!(describe_non_template(&[], "  \n").starts_with("empty file"));
     }
 }
-
