@@ -1,10 +1,11 @@
 //! The scan pipeline as a library call: load inputs, evaluate policies, collect
 //! findings and errors. The CLI is a thin layer over this.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
+use std::sync::Mutex;
 
 use crate::catalog;
 use crate::compile::Policy;
@@ -41,6 +42,12 @@ pub struct ScanOutcome {
     pub records: usize,
     /// Expired waivers that matched a result (which is reported again).
     pub expired_waivers: Vec<waivers::Waiver>,
+    /// Package inventories scanned (`--inventory`), their entries and packages.
+    pub inventories: usize,
+    pub inventory_entries: usize,
+    pub packages: usize,
+    /// Inventory entry names that a scanned template defines as a resource.
+    pub defined: HashSet<String>,
 }
 
 /// Everything besides policies and inputs that shapes a scan's results.
@@ -110,7 +117,12 @@ pub fn scan_all(
     opts: &ScanOptions,
     done: Option<&AtomicUsize>,
 ) -> ScanOutcome {
+    let packages = opts.params.engines.packages.as_deref();
+    let defined: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
     let per_file = |templates: Vec<Template>, text: &str| {
+        if let Some(p) = packages {
+            note_defined(p, &templates, &defined);
+        }
         // Waivers and the baseline are applied once, to the whole result, below.
         let outcome = evaluate_inline(policies, &templates, &opts.params, None, &|_| {
             Some(text.to_string())
@@ -142,6 +154,15 @@ pub fn scan_all(
         outcome.plans += p.plans;
         outcome.resources += p.resources;
     }
+    if let Some(p) = packages {
+        let inv = evaluate_inventories(policies, &opts.params);
+        outcome.findings.extend(inv.findings);
+        outcome.inventories = p.inventories.len();
+        outcome.inventory_entries = p.entry_count();
+        outcome.packages = p.package_count();
+        outcome.load_errors.extend(p.errors().cloned());
+    }
+    outcome.defined = defined.into_inner().unwrap_or_else(|e| e.into_inner());
     outcome
         .findings
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -152,6 +173,88 @@ pub fn scan_all(
         .sort_by(|a, b| (&a.path, a.line(), a.col()).cmp(&(&b.path, b.line(), b.col())));
     outcome.skipped = skipped.len();
     outcome
+}
+
+/// Records which inventory entry names the templates define as resources.
+pub fn note_defined(
+    packages: &crate::inspector::packages::scan::PackageScan,
+    templates: &[Template],
+    defined: &Mutex<HashSet<String>>,
+) {
+    let found: Vec<String> = templates
+        .iter()
+        .flat_map(|t| t.resources.iter())
+        .filter(|r| !packages.entries_for(&r.id).is_empty())
+        .map(|r| r.id.clone())
+        .collect();
+    if !found.is_empty() {
+        defined
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(found);
+    }
+}
+
+/// Evaluates the policies over the entries of every inventory (`--inventory`):
+/// each inventory is a document of `Deadbolt::Inventory::Entry` resources.
+pub fn evaluate_inventories(policies: &[Policy], params: &Params) -> ScanOutcome {
+    let mut outcome = ScanOutcome::default();
+    let Some(p) = params.engines.packages.as_deref() else {
+        return outcome;
+    };
+    for inv in &p.inventories {
+        let tpl = crate::inspector::packages::entries::template(inv);
+        outcome
+            .findings
+            .extend(crate::eval::evaluate_resources_parallel(
+                policies, &tpl, params,
+            ));
+    }
+    outcome.inventories = p.inventories.len();
+    outcome.inventory_entries = p.entry_count();
+    outcome.packages = p.package_count();
+    outcome
+}
+
+/// A warning per inventory whose entries name no resource of the scanned
+/// templates (a typo, or a host outside them); only when templates were scanned.
+pub fn inventory_warnings(outcome: &ScanOutcome, params: &Params) -> Vec<LoadError> {
+    let Some(p) = params.engines.packages.as_deref() else {
+        return Vec::new();
+    };
+    if outcome.templates == 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for inv in &p.inventories {
+        let missing: Vec<&crate::inspector::packages::Entry> = inv
+            .entries
+            .iter()
+            .filter(|e| !outcome.defined.contains(&e.resource))
+            .collect();
+        let Some(first) = missing.first() else {
+            continue;
+        };
+        let mut names: Vec<String> = missing
+            .iter()
+            .take(10)
+            .map(|e| format!("{} (line {})", e.resource, e.pos.line))
+            .collect();
+        if missing.len() > 10 {
+            names.push(format!("and {} more", missing.len() - 10));
+        }
+        out.push(LoadError::at(
+            &inv.path,
+            first.pos,
+            format!(
+                "{} of {} inventory entries name no resource of the scanned templates: {}; they are checked on their own",
+                missing.len(),
+                inv.entries.len(),
+                names.join(", ")
+            ),
+        ));
+    }
+    out
 }
 
 /// Evaluates already loaded templates and applies suppressions. `source` gives a
@@ -250,6 +353,7 @@ fn evaluate_inline(
         expired_waivers: Vec::new(),
         logs: 0,
         records: 0,
+        ..ScanOutcome::default()
     }
 }
 

@@ -27,6 +27,8 @@ pub enum Format {
     Github,
     /// The detections' GuardDuty findings, as GuardDuty's GetFindings returns them.
     Guardduty,
+    /// The results' Inspector findings, as `aws inspector2 list-findings` prints them.
+    Inspector,
 }
 
 #[derive(Args)]
@@ -40,11 +42,14 @@ pub enum Format {
   deadbolt scan infra/ --waivers waivers.yaml --baseline baseline.json
   deadbolt scan logs/ --threat-list ips=ips.txt --trusted-list trusted.txt --format guardduty
   zcat flows.log.gz | deadbolt scan -                # a log on standard input (plain or gzip)
+  deadbolt scan infra/ --inventory inventory.json --advisories osv/ --format inspector
+  deadbolt scan --inventory web=dpkg.txt --inventory db@almalinux:9=rpm.txt --advisories osv/
 
 Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 usage error, unreadable input, nothing to scan, or an invalid policy.")]
 pub struct ScanArgs {
     /// Files or directories to scan (recursively); `-` reads standard input.
-    #[arg(value_name = "PATH", default_value = ".")]
+    /// Default: `.`, unless --inventory is given (then only the inventories).
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub policies: PolicyArgs,
@@ -103,6 +108,19 @@ pub struct ScanArgs {
     pub samples: Option<String>,
     #[command(flatten)]
     pub logs: super::log_args::LogArgs,
+    /// A package inventory: JSON {"instances": [{"resource", "os", "packages": [...]}]},
+    /// or a raw `dpkg-query -W` / `rpm -qa` listing as RESOURCE=FILE or
+    /// RESOURCE@OS=FILE (OS as in /etc/os-release: debian:12). Repeatable.
+    #[arg(
+        long = "inventory",
+        value_name = "[RESOURCE[@OS]=]FILE",
+        help_heading = "Inspector"
+    )]
+    pub inventories: Vec<String>,
+    /// OSV advisories to match the inventories against: a directory of OSV JSON
+    /// files (an osv.dev export, the GitHub advisory database) or one file. Repeatable.
+    #[arg(long, value_name = "DIR", help_heading = "Inspector")]
+    pub advisories: Vec<PathBuf>,
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
@@ -134,7 +152,8 @@ pub fn run_scan(a: ScanArgs) -> u8 {
     let mut stdin_text = None;
     let mut stdin_error = None;
     let mut paths = Vec::new();
-    for p in &a.paths {
+    let named = input_paths(&a);
+    for p in &named {
         if p.as_os_str() == "-" {
             let mut bytes = Vec::new();
             match std::io::stdin().read_to_end(&mut bytes) {
@@ -178,6 +197,11 @@ pub fn run_scan(a: ScanArgs) -> u8 {
             params: opts.params.values.clone(),
         };
         let (tpls, errors) = deadbolt::load::load_source_all("-", text, &load_opts);
+        if let Some(p) = opts.params.engines.packages.as_deref() {
+            let defined = std::sync::Mutex::new(std::mem::take(&mut outcome.defined));
+            scan::note_defined(p, &tpls, &defined);
+            outcome.defined = defined.into_inner().unwrap_or_default();
+        }
         let more = scan::evaluate_templates(&checked.policies, &tpls, &opts, None, &|_| {
             Some(text.clone())
         });
@@ -198,8 +222,14 @@ pub fn run_scan(a: ScanArgs) -> u8 {
     outcome
         .load_errors
         .sort_by(|a, b| (&a.path, a.line(), a.col()).cmp(&(&b.path, b.line(), b.col())));
-    if let Some(e) = nothing_scanned(&outcome, &a.paths) {
+    if let Some(e) = nothing_scanned(&outcome, &named) {
         outcome.load_errors.push(e);
+    }
+    for w in scan::inventory_warnings(&outcome, &opts.params) {
+        eprintln!(
+            "warning: {}",
+            deadbolt::terminal::escape_control(&w.to_string())
+        );
     }
     for w in &outcome.expired_waivers {
         eprintln!(
@@ -277,10 +307,29 @@ fn policy_errors(checked: &Checked) -> Vec<deadbolt::load::LoadError> {
         .collect()
 }
 
+/// The paths to scan: as given, else `.` — unless inventories are the input.
+fn input_paths(a: &ScanArgs) -> Vec<PathBuf> {
+    if a.paths.is_empty() && a.inventories.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        a.paths.clone()
+    }
+}
+
 /// A scan that found no input at all is an error, never "0 failed" on nothing.
 fn nothing_scanned(outcome: &ScanOutcome, paths: &[PathBuf]) -> Option<deadbolt::load::LoadError> {
-    if outcome.templates > 0 || outcome.logs > 0 || !outcome.load_errors.is_empty() {
+    if outcome.templates > 0
+        || outcome.logs > 0
+        || outcome.inventory_entries > 0
+        || !outcome.load_errors.is_empty()
+    {
         return None;
+    }
+    if paths.is_empty() {
+        return Some(deadbolt::load::LoadError::file(
+            "--inventory",
+            "nothing to scan: the inventories list no entries; give inventories with instances, or template paths",
+        ));
     }
     let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let skipped = match outcome.skipped {
@@ -314,6 +363,9 @@ fn scan_options(a: &ScanArgs) -> (ScanOptions, Vec<LoadError>) {
             Ok(kms) => params.engines.keys = Some(std::sync::Arc::new(kms)),
             Err(e) => errors.push(LoadError::file(path.display().to_string(), e)),
         }
+    }
+    if let Some(p) = read_packages(a, &mut errors) {
+        params.engines.packages = Some(std::sync::Arc::new(p));
     }
     let mut logs = deadbolt::load::logs::LogOptions::default();
     errors.extend(a.logs.apply(&mut params.engines, &mut logs));
@@ -351,6 +403,37 @@ fn scan_options(a: &ScanArgs) -> (ScanOptions, Vec<LoadError>) {
     (opts, errors)
 }
 
+/// The inventories and advisories, matched once; `None` when neither is given.
+fn read_packages(
+    a: &ScanArgs,
+    errors: &mut Vec<LoadError>,
+) -> Option<deadbolt::inspector::packages::scan::PackageScan> {
+    use deadbolt::inspector::packages::{Advisories, InventoryArg};
+    if a.inventories.is_empty() && a.advisories.is_empty() {
+        return None;
+    }
+    let mut inventories = Vec::new();
+    for spec in &a.inventories {
+        match InventoryArg::parse(spec).map_err(|e| LoadError::file("--inventory", e)) {
+            Ok(arg) => match arg.read() {
+                Ok(inv) => inventories.push(inv),
+                Err(e) => errors.push(e),
+            },
+            Err(e) => errors.push(e),
+        }
+    }
+    if a.inventories.is_empty() {
+        eprintln!(
+            "warning: --advisories is given without --inventory: no packages to match them against"
+        );
+    }
+    let advisories = (!a.advisories.is_empty()).then(|| Advisories::load_many(&a.advisories));
+    Some(deadbolt::inspector::packages::scan::PackageScan::new(
+        inventories,
+        advisories,
+    ))
+}
+
 fn open_keystore(path: &Path, root_key_file: Option<&Path>) -> Result<deadbolt::kms::Kms, String> {
     let root = deadbolt::kms::RootKey::from_env_or_file(root_key_file)
         .map_err(|e| format!("--keystore: {e}"))?;
@@ -376,6 +459,7 @@ fn render(
         Format::Junit => report::junit::render(findings, &checked.policies, errors),
         Format::Github => report::github::render(findings, errors),
         Format::Guardduty => report::guardduty::render(findings, &checked.detections, errors),
+        Format::Inspector => report::inspector::render(findings, errors),
         Format::Human => {
             let stats = stats_line(outcome, checked.policies.len(), checked.detections.len());
             let opts = HumanOptions {
@@ -425,6 +509,19 @@ fn stats_line(o: &ScanOutcome, policies: usize, detections: usize) -> String {
             count(o.logs, "log file", "log files"),
             count(detections, "detection", "detections")
         ));
+    }
+    if o.inventories > 0 {
+        let inv = format!(
+            "{} ({}) in {}",
+            count(o.inventory_entries, "inventory entry", "inventory entries"),
+            count(o.packages, "package", "packages"),
+            count(o.inventories, "inventory", "inventories")
+        );
+        if o.templates == 0 && o.logs == 0 {
+            // An inventory-only scan: no "0 resources in 0 templates".
+            return format!("{inv}, {}", count(policies, "policy", "policies"));
+        }
+        line.push_str(&format!("; {inv}"));
     }
     line
 }

@@ -86,6 +86,8 @@ pub const FUNCS: &[FuncSpec] = &[
     spec("secrets.find", Func::SecretsFind, 1, 2, &[Any, Str], List, "the secrets kept in plain text in a resource, property or string (optionally held under the name given second): a list of maps with rule, kind, key, path, line, location and redacted"),
     spec("secrets.entropy", Func::SecretsEntropy, 1, 1, &[Str], Num, "the Shannon entropy of a string, in bits per character"),
     spec("unknown", Func::Unknown, 1, 1, &[Str], Any, "a value that cannot be known statically, for the reason given: `x or unknown(\"why\")` makes a result unknown instead of failed"),
+    spec("reachable", Func::Reachable, 1, 1, &[Any], List, "the port ranges of an EC2 instance the internet can reach (internet gateway, route table, network ACL, security groups, public address, or an internet-facing load balancer), one map per range: protocol, family, begin, end, ports, services, database, admin, via, path, path_text, status, open, reason, summary, severity, key, finding (Inspector NETWORK_REACHABILITY); empty when unreachable"),
+    spec("vulnerabilities", Func::Vulnerabilities, 1, 1, &[Any], List, "the vulnerable packages (--inventory matched against --advisories) of an inventory entry, or of the entries that name a template resource, one map per advisory and package: id, vulnerability, label, title, aliases, summary, package, version, manager, ecosystem, path, fixed, fix_available, status, vulnerable, reason, remediation, severity, key, finding (Inspector PACKAGE_VULNERABILITY)"),
     spec("known", Func::Known, 1, 1, &[Any], Bool, "whether the value is known statically (false for an unresolved parameter or a Terraform value known only after apply)"),
 ];
 

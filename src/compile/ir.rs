@@ -244,6 +244,8 @@ pub enum Func {
     SecretsFind,
     SecretsEntropy,
     Unknown,
+    Reachable,
+    Vulnerabilities,
 }
 
 #[derive(Clone, Debug)]

@@ -6,5 +6,5 @@
 mod template;
 mod value;
 
-pub use template::{Parameter, Resource, Source, Template, TemplateKind};
+pub use template::{Memo, Parameter, Resource, Source, Template, TemplateKind};
 pub use value::{Entry, Node, Pos, Value};

@@ -1,5 +1,6 @@
+use std::any::{Any, TypeId};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::{Pos, Value};
 
@@ -76,6 +77,59 @@ pub struct Template {
     /// Mistakes in the document that did not stop the rest of it from being
     /// scanned (a resource without a Type, ...); reported as load errors.
     pub errors: Vec<crate::load::LoadError>,
+    /// Whole-template analyses an engine computed on first use (the network
+    /// reachability of every instance), so policies ask per resource in O(1).
+    pub memo: Memo,
+}
+
+/// Results of whole-template analyses, one per (type, key) — the key names the
+/// inputs besides the template (the `--param` values). A clone starts empty,
+/// since a cloned template may be changed.
+#[derive(Default)]
+pub struct Memo(Mutex<Vec<MemoSlot>>);
+
+type MemoSlot = (TypeId, u64, Arc<dyn Any + Send + Sync>);
+
+/// Distinct keys kept per template (a harness may evaluate it under several
+/// parameter sets); older ones are computed again when asked.
+const MEMO_SLOTS: usize = 8;
+
+impl Memo {
+    /// The value computed for `key`, computing it now if needed (callers on
+    /// other threads wait for it rather than compute it twice).
+    pub fn get_or_compute<T: Any + Send + Sync>(
+        &self,
+        key: u64,
+        compute: impl FnOnce() -> T,
+    ) -> Arc<T> {
+        let mut slots = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let found = slots
+            .iter()
+            .find(|(t, k, _)| *t == TypeId::of::<T>() && *k == key)
+            .and_then(|(_, _, v)| v.clone().downcast::<T>().ok());
+        if let Some(v) = found {
+            return v;
+        }
+        let v = Arc::new(compute());
+        if slots.len() >= MEMO_SLOTS {
+            slots.remove(0);
+        }
+        slots.push((TypeId::of::<T>(), key, v.clone()));
+        v
+    }
+}
+
+impl Clone for Memo {
+    fn clone(&self) -> Self {
+        Memo::default()
+    }
+}
+
+impl std::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map(|s| s.len()).unwrap_or(0);
+        write!(f, "Memo({n} analyses)")
+    }
 }
 
 impl Template {

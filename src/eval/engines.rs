@@ -73,6 +73,9 @@ pub struct Engines {
     pub trusted: Option<Arc<crate::detect::lists::ThreatList>>,
     /// `--aws-ip-ranges`: AWS's published ranges.
     pub aws_ranges: Option<Arc<crate::detect::lists::IpSet>>,
+    /// `--inventory` and `--advisories`: package inventories matched once
+    /// against the advisories, read by `vulnerabilities(...)`.
+    pub packages: Option<Arc<crate::inspector::packages::scan::PackageScan>>,
 }
 
 impl fmt::Debug for Engines {

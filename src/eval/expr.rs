@@ -755,6 +755,20 @@ impl<'c, 'd> Eval<'c, 'd> {
     }
 }
 
+/// A value an engine function cannot know, inside a map it builds (maps built
+/// during evaluation are document values, which hold no `V::Unknown`): read
+/// back by [`owned_it`] as unknown with `reason`. Owned values never hold
+/// Terraform's computed values, so the encoding is unambiguous.
+pub fn unknown_node(reason: &str, pos: Pos) -> crate::doc::Value {
+    crate::doc::Value::new(
+        crate::doc::Node::Computed {
+            refs: vec![reason.to_string()],
+            configured: false,
+        },
+        pos,
+    )
+}
+
 /// Values from parsed JSON are owned: wrap them without borrowing.
 pub fn owned_it<'d>(v: &crate::doc::Value, pos: Pos) -> It<'d> {
     use crate::doc::Node;
@@ -764,6 +778,17 @@ pub fn owned_it<'d>(v: &crate::doc::Value, pos: Pos) -> It<'d> {
         Node::Int(i) => V::Num(*i as f64),
         Node::Float(f) => V::Num(*f),
         Node::Str(s) => V::Str(Cow::Owned(s.clone())),
+        // What an engine function could not know (see `unknown_node`).
+        Node::Computed {
+            refs,
+            configured: false,
+        } if refs.len() == 1 => V::Unknown {
+            reason: refs[0].as_str().into(),
+            opaque: false,
+            shape: None,
+            unset: false,
+            target: None,
+        },
         Node::Computed { .. } => V::Unknown {
             reason: "the value is known only after apply".into(),
             opaque: false,

@@ -47,6 +47,8 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
             | Func::KmsSample
             | Func::WafFirstNotBlocked
             | Func::WafFirstNotAllowed
+            | Func::Reachable
+            | Func::Vulnerabilities
     );
     if !matches!(
         f,
@@ -299,6 +301,8 @@ pub fn call<'d>(ctx: &Ctx<'d>, f: Func, args: Vec<It<'d>>, here: Pos) -> It<'d> 
         Func::SecretsFind => super::secrets_fns::find(ctx, &args, here),
         Func::SecretsEntropy => super::secrets_fns::entropy(&args[0], pos),
         Func::Unknown => It::unknown(s(0).unwrap_or_default(), here),
+        Func::Reachable => super::inspector_fns::reachable(ctx, &args[0], pos),
+        Func::Vulnerabilities => super::inspector_fns::vulnerabilities(ctx, &args[0], pos),
         Func::Known => boolean(!matches!(args[0].v, V::Unknown { .. })),
         Func::Configured => boolean(!matches!(
             args[0].v,

@@ -4,6 +4,7 @@ mod context;
 pub mod engines;
 mod expr;
 mod funcs;
+mod inspector_fns;
 mod keystore;
 mod kms_fns;
 pub mod records;
@@ -13,5 +14,5 @@ mod value;
 mod waf_fns;
 
 pub use context::Params;
-pub use run::{evaluate, evaluate_template};
+pub use run::{evaluate, evaluate_resources_parallel, evaluate_template};
 pub use value::{LogFields, LogValue};

@@ -27,6 +27,7 @@ fn no_template() -> &'static Template {
         mappings: None,
         root: Value::new(Node::Null, Pos::default()),
         errors: Vec::new(),
+        memo: Default::default(),
     })
 }
 

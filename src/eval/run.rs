@@ -38,6 +38,31 @@ pub fn evaluate(
     findings
 }
 
+/// [`evaluate_template`] with the resources of the template in parallel: for
+/// one large document (an inventory of many hosts), where parallelism over
+/// templates gives nothing. Same results, same order once sorted.
+pub fn evaluate_resources_parallel(
+    policies: &[Policy],
+    tpl: &Template,
+    params: &Params,
+) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = (0..tpl.resources.len())
+        .into_par_iter()
+        .flat_map_iter(|idx| {
+            let r = &tpl.resources[idx];
+            let mut out = Vec::new();
+            for policy in policies {
+                if let Some(block) = policy.blocks.iter().find(|b| b.selects(&r.rtype)) {
+                    out.extend(evaluate_block(policy, block, tpl, idx, params));
+                }
+            }
+            out
+        })
+        .collect();
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings
+}
+
 pub fn evaluate_template(policies: &[Policy], tpl: &Template, params: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
     for policy in policies {
@@ -141,12 +166,17 @@ pub fn evaluate_block(
             .into_iter()
             .collect();
     }
+    // A list that met no undecidable condition is the same on every branch:
+    // each item's run takes it as evaluated here instead of evaluating the
+    // list again, so a resource with n items costs O(n), not O(n²).
+    let reuse = ctx.pending.borrow().is_none();
     let metas: Vec<ItemMeta> = items.iter().map(|it| item_meta(&mut ev, it)).collect();
     metas
         .into_iter()
         .enumerate()
         .filter_map(|(k, meta)| {
-            let mut f = evaluate_resource(policy, block, tpl, idx, params, Some(k))?;
+            let given = if reuse { items.get(k) } else { None };
+            let mut f = evaluate_item(policy, block, tpl, idx, params, Some(k), given)?;
             let key = meta.key.unwrap_or_else(|| (k + 1).to_string());
             f.fingerprint = crate::result::fingerprint(
                 &policy.id,
@@ -209,6 +239,20 @@ pub fn evaluate_resource(
     params: &Params,
     item: Option<usize>,
 ) -> Option<Finding> {
+    evaluate_item(policy, block, tpl, idx, params, item, None)
+}
+
+/// [`evaluate_resource`]; `given` is item `item` of the `each` list when it
+/// is already known (the list does not depend on an undecidable condition).
+fn evaluate_item<'d>(
+    policy: &'d Policy,
+    block: &'d Block,
+    tpl: &'d Template,
+    idx: usize,
+    params: &'d Params,
+    item: Option<usize>,
+    given: Option<&It<'d>>,
+) -> Option<Finding> {
     let r = &tpl.resources[idx];
     let block_index = policy
         .blocks
@@ -255,7 +299,7 @@ pub fn evaluate_resource(
         }
         let ctx = Ctx::new(tpl, params, idx);
         *ctx.assign.borrow_mut() = assign.clone();
-        let outcome = run_once(&ctx, policy, block, item);
+        let outcome = run_once(&ctx, policy, block, item, given);
         if let Some(cond) = ctx.pending.borrow_mut().take() {
             let mut f = assign.clone();
             f.push((cond.clone(), false));
@@ -325,6 +369,7 @@ fn run_once<'d>(
     policy: &'d Policy,
     block: &'d Block,
     item: Option<usize>,
+    given: Option<&It<'d>>,
 ) -> Outcome {
     let r = &ctx.tpl.resources[ctx.resource];
     let binding = It {
@@ -351,7 +396,12 @@ fn run_once<'d>(
             Tri::True => {}
         }
     }
-    if let Some((slot, list)) = &block.each {
+    if let (Some((slot, _)), Some(it)) = (&block.each, given) {
+        if ev.env.len() <= *slot {
+            ev.env.resize(*slot + 1, it.clone());
+        }
+        ev.env[*slot] = it.clone();
+    } else if let Some((slot, list)) = &block.each {
         let l = ev.value(list);
         match ev.items(l) {
             Err(u) => {

@@ -146,6 +146,11 @@ pub fn has_database_port(begin: u16, end: u16) -> bool {
     overlapping(begin, end).any(|(_, _, _, k)| *k == Kind::Database)
 }
 
+/// Whether the range holds a remote administration or file sharing port.
+pub fn has_admin_port(begin: u16, end: u16) -> bool {
+    overlapping(begin, end).any(|(_, _, _, k)| *k == Kind::Admin)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

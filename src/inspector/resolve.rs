@@ -3,7 +3,7 @@
 //! where a value came from — and so the evaluator's full resolver (`Fn::If` on
 //! both branches, `Fn::Sub`, `Fn::FindInMap`, `--param`) can be plugged in.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::doc::{Node, Pos, Template, TemplateKind, Value};
 
@@ -58,6 +58,10 @@ pub fn default_resolver(tpl: &Template) -> Box<dyn Resolve + '_> {
     }
 }
 
+/// Resolves the intrinsics [`CfnResolver`] does not (`Fn::If`, `Fn::Sub`,
+/// `Fn::Join`, `Fn::FindInMap`, ...): the evaluator plugs in here.
+pub type Fallback<'t> = Box<dyn Fn(&Value) -> Resolved + Sync + 't>;
+
 /// CloudFormation: `Ref` to resources and to parameters with defaults,
 /// `Fn::GetAtt` (an attribute that mirrors a property, such as a VPC's
 /// `CidrBlock` or a subnet's `VpcId`, resolves to that property),
@@ -67,6 +71,9 @@ pub fn default_resolver(tpl: &Template) -> Box<dyn Resolve + '_> {
 pub struct CfnResolver<'t> {
     tpl: &'t Template,
     ids: HashMap<&'t str, usize>,
+    /// `--param NAME=VALUE`: they win over parameter defaults and set pseudo parameters.
+    params: Option<&'t BTreeMap<String, String>>,
+    fallback: Option<Fallback<'t>>,
 }
 
 impl<'t> CfnResolver<'t> {
@@ -77,7 +84,32 @@ impl<'t> CfnResolver<'t> {
             .enumerate()
             .map(|(i, r)| (r.id.as_str(), i))
             .collect();
-        CfnResolver { tpl, ids }
+        CfnResolver {
+            tpl,
+            ids,
+            params: None,
+            fallback: None,
+        }
+    }
+
+    /// Parameter values given for the scan (`--param`).
+    pub fn with_params(mut self, params: &'t BTreeMap<String, String>) -> Self {
+        self.params = Some(params);
+        self
+    }
+
+    /// Who resolves the intrinsics this resolver does not.
+    pub fn with_fallback(mut self, fallback: Fallback<'t>) -> Self {
+        self.fallback = Some(fallback);
+        self
+    }
+
+    fn is_list_param(&self, name: &str) -> bool {
+        self.tpl
+            .parameters
+            .get(name)
+            .and_then(|p| p.param_type.as_deref())
+            .is_some_and(|t| t.starts_with("List<") || t == "CommaDelimitedList")
     }
 
     fn resolve_at(&self, v: &Value, depth: usize) -> Resolved {
@@ -172,15 +204,33 @@ impl<'t> CfnResolver<'t> {
             "Fn::ImportValue" => Resolved::Unknown(
                 "the value is imported from another stack (Fn::ImportValue)".into(),
             ),
-            other => Resolved::Unknown(format!(
-                "{other} is not resolved before deployment by this analysis"
-            )),
+            other => match &self.fallback {
+                Some(f) => f(v),
+                None => Resolved::Unknown(format!(
+                    "{other} is not resolved before deployment by this analysis"
+                )),
+            },
         }
     }
 
     fn resolve_ref(&self, target: &str, pos: Pos, depth: usize) -> Resolved {
         if target == "AWS::NoValue" {
             return Resolved::Absent;
+        }
+        if let Some(given) = self.params.and_then(|p| p.get(target)) {
+            return if self.is_list_param(target) {
+                Resolved::Known(Value::new(
+                    Node::Seq(
+                        given
+                            .split(',')
+                            .map(|x| Value::str(x.trim(), pos))
+                            .collect(),
+                    ),
+                    pos,
+                ))
+            } else {
+                Resolved::Known(Value::str(given.clone(), pos))
+            };
         }
         if let Some(p) = self.tpl.parameters.get(target) {
             return match &p.default {

@@ -184,6 +184,7 @@ pub fn cfn_template(
         mappings,
         root,
         errors,
+        memo: Default::default(),
     })
 }
 

@@ -81,6 +81,7 @@ pub fn plan_template(path: Arc<str>, root: Value) -> Result<Template, LoadError>
         mappings: None,
         root,
         errors: Vec::new(),
+        memo: Default::default(),
     })
 }
 

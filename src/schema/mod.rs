@@ -165,13 +165,50 @@ fn db() -> &'static Db {
         } else {
             format!("{} {} (schemas {})", s.package, s.version, s.schema_date)
         };
+        let mut covered = file.types;
+        for (name, props) in PSEUDO_TYPES {
+            let props = props
+                .iter()
+                .map(|(p, t)| {
+                    let node = Node {
+                        t: *t,
+                        i: None,
+                        p: None,
+                        o: 0,
+                    };
+                    (p.to_string(), node)
+                })
+                .collect();
+            covered.insert(
+                name.to_string(),
+                TypeSchema {
+                    props,
+                    attrs: Vec::new(),
+                },
+            );
+            types.push(name);
+        }
+        types.sort_unstable();
         Db {
             types,
-            covered: file.types,
+            covered,
             source,
         }
     })
 }
+
+/// Resource types deadbolt makes itself for inputs that are not templates, with
+/// their properties: policies select them like CloudFormation types, and the
+/// checker knows their property names.
+pub const PSEUDO_TYPES: &[(&str, &[(&str, PropType)])] = &[(
+    // One entry of a package inventory (`--inventory`): an instance, an image or a host.
+    "Deadbolt::Inventory::Entry",
+    &[
+        ("os", PropType::String),
+        ("package_count", PropType::Integer),
+        ("inventory", PropType::String),
+    ],
+)];
 
 /// Where the embedded data came from, e.g. `cfn-lint 1.58.0 (schemas ...)`.
 pub fn data_source() -> &'static str {

@@ -45,7 +45,7 @@ pub struct Inventory {
 #[serde(deny_unknown_fields)]
 struct RawInventory<'a> {
     #[serde(borrow)]
-    instances: Vec<RawInstance<'a>>,
+    instances: Vec<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -143,13 +143,11 @@ impl Inventory {
         let mut lines = Lines::new(text);
         let base_ptr = text.as_ptr() as usize;
         let mut entries = Vec::with_capacity(raw.instances.len());
-        for inst in raw.instances {
-            let first = inst
-                .packages
-                .first()
-                .map(|p| p.get().as_ptr() as usize - base_ptr);
+        for raw_inst in raw.instances {
+            let entry_pos = lines.pos(raw_inst.get().as_ptr() as usize - base_ptr);
+            let inst: RawInstance = serde_json::from_str(raw_inst.get())
+                .map_err(|e| err_at(&e, entry_pos, "instance entry"))?;
             let mut packages = Vec::with_capacity(inst.packages.len());
-            let entry_pos = first.map(|o| lines.pos(o)).unwrap_or(Pos::new(1, 1));
             for p in inst.packages {
                 let offset = p.get().as_ptr() as usize - base_ptr;
                 let pos = lines.pos(offset);
@@ -285,6 +283,70 @@ impl Inventory {
                 pos: Pos::new(1, 1),
             }],
         })
+    }
+}
+
+/// One `--inventory` argument: `FILE`, or `RESOURCE=FILE` / `RESOURCE@OS=FILE`
+/// for a raw listing that names its instance (and OS).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InventoryArg {
+    pub resource: Option<String>,
+    pub os: Option<String>,
+    pub path: std::path::PathBuf,
+}
+
+impl InventoryArg {
+    /// Parses the argument. A path that exists is a path even if it holds `=`.
+    pub fn parse(s: &str) -> Result<InventoryArg, String> {
+        let whole = InventoryArg {
+            resource: None,
+            os: None,
+            path: s.into(),
+        };
+        if Path::new(s).exists() {
+            return Ok(whole);
+        }
+        let Some((left, file)) = s.split_once('=') else {
+            return Ok(whole);
+        };
+        let (resource, os) = match left.split_once('@') {
+            Some((r, os)) => (r.trim(), Some(os.trim())),
+            None => (left.trim(), None),
+        };
+        if resource.is_empty() || file.is_empty() {
+            return Err(format!(
+                "`{s}` is not FILE, RESOURCE=FILE or RESOURCE@OS=FILE"
+            ));
+        }
+        if let Some(os) = os {
+            if !os.contains(':') {
+                return Err(format!(
+                    "`{os}` is not an OS as ID:VERSION from /etc/os-release (debian:12, ubuntu:22.04, almalinux:9, amazonlinux:2023, alpine:3.19)"
+                ));
+            }
+        }
+        Ok(InventoryArg {
+            resource: Some(resource.to_string()),
+            os: os.map(str::to_string),
+            path: file.into(),
+        })
+    }
+
+    /// Reads the inventory the argument names.
+    pub fn read(&self) -> Result<Inventory, LoadError> {
+        let Some(resource) = &self.resource else {
+            return Inventory::read(&self.path);
+        };
+        let display = self.path.to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&self.path)
+            .map_err(|e| LoadError::file(&display, format!("cannot read the inventory: {e}")))?;
+        if text.trim_start().starts_with('{') {
+            return Err(LoadError::file(
+                &display,
+                format!("a JSON inventory names its own resources: give it as --inventory {display}, without {resource}="),
+            ));
+        }
+        Inventory::from_listing(resource, self.os.as_deref(), &display, &text)
     }
 }
 

@@ -2,15 +2,17 @@
 //! ecosystem's version ordering.
 
 pub mod ecosystem;
+pub mod entries;
 pub mod inventory;
 pub mod osv;
+pub mod scan;
 
 use crate::doc::Pos;
 use crate::inspector::ports::Severity;
 use crate::inspector::version::Version;
 use crate::load::LoadError;
 
-pub use inventory::{Entry, Inventory, Package};
+pub use inventory::{Entry, Inventory, InventoryArg, Package};
 pub use osv::{Advisories, Advisory};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +28,8 @@ pub enum PackageStatus {
 pub struct PackageFinding {
     pub resource: String,
     pub inventory: String,
+    /// Index of the entry in `Inventory::entries`.
+    pub entry: usize,
     pub package: Package,
     /// The OSV ecosystem of the matching `affected[]` entry.
     pub ecosystem: String,
@@ -67,6 +71,20 @@ pub struct PackageReport {
     pub errors: Vec<LoadError>,
     /// Packages checked.
     pub checked: usize,
+    /// Packages that could not be matched at all, by entry and manager.
+    pub unmatched: Vec<Unmatched>,
+}
+
+/// Packages of one entry and manager that no advisory can be matched against
+/// (no OS, an unknown manager): their results are unknown.
+#[derive(Clone, Debug)]
+pub struct Unmatched {
+    pub entry: usize,
+    pub manager: String,
+    pub reason: String,
+    pub packages: usize,
+    /// The first such package.
+    pub pos: Pos,
 }
 
 /// The advisory keys and version ordering of a manager on an OS, or why none.
@@ -147,78 +165,113 @@ fn evaluate(a: &osv::Affected, v: &Version, raw: &str) -> Verdict {
     }
 }
 
-/// Match every package of the inventory against the advisories.
+/// Match every package of the inventory against the advisories (entries in
+/// parallel; the report keeps inventory order).
 pub fn check(inv: &Inventory, adv: &Advisories) -> PackageReport {
+    use rayon::prelude::*;
+    let parts: Vec<PackageReport> = (0..inv.entries.len())
+        .into_par_iter()
+        .map(|i| check_entry(inv, i, adv))
+        .collect();
     let mut report = PackageReport::default();
-    for entry in &inv.entries {
-        let mut by_manager: Vec<(String, Keys)> = Vec::new();
-        for p in &entry.packages {
-            report.checked += 1;
-            let keys = match by_manager.iter().find(|(m, _)| *m == p.manager) {
-                Some((_, k)) => k.clone(),
-                None => {
-                    let k = ecosystem::package_keys(&p.manager, entry.os.as_deref());
-                    by_manager.push((p.manager.clone(), k.clone()));
-                    k
-                }
-            };
-            let (keys, scheme) = match keys {
-                Ok(k) => k,
-                Err(why) => {
-                    report.errors.push(LoadError::at(
-                        &inv.path,
-                        p.pos,
-                        format!("{} {}: {why}", entry.resource, p.name),
-                    ));
-                    continue;
-                }
-            };
-            let name = p.source.as_deref().unwrap_or(&p.name);
-            let candidates: Vec<(&String, usize)> = keys
-                .iter()
-                .flat_map(|k| adv.lookup(k, name).iter().map(move |&i| (k, i)))
-                .collect();
-            let version = scheme.parse(&p.version);
-            if let Err(e) = &version {
-                report.errors.push(LoadError::at(
-                    &inv.path,
-                    p.pos,
-                    format!("{} {}: {e}", entry.resource, p.name),
-                ));
+    for p in parts {
+        report.findings.extend(p.findings);
+        report.errors.extend(p.errors);
+        report.checked += p.checked;
+        report.unmatched.extend(p.unmatched);
+    }
+    report
+}
+
+/// Match the packages of one entry of the inventory.
+pub fn check_entry(inv: &Inventory, entry_index: usize, adv: &Advisories) -> PackageReport {
+    let mut report = PackageReport::default();
+    let entry = &inv.entries[entry_index];
+    let mut by_manager: Vec<(String, Keys)> = Vec::new();
+    for p in &entry.packages {
+        report.checked += 1;
+        let keys = match by_manager.iter().find(|(m, _)| *m == p.manager) {
+            Some((_, k)) => k.clone(),
+            None => {
+                let k = ecosystem::package_keys(&p.manager, entry.os.as_deref());
+                by_manager.push((p.manager.clone(), k.clone()));
+                k
             }
-            let mut seen: Vec<usize> = Vec::new();
-            for (_, ai) in candidates {
-                let a = &adv.affected[ai];
-                let verdict = match &version {
-                    Ok(v) => evaluate(a, v, &p.version),
-                    Err(e) => Verdict::Unknown(e.to_string()),
-                };
-                let (status, fixed) = match verdict {
-                    Verdict::Clear => continue,
-                    Verdict::Affected(f) => (PackageStatus::Vulnerable, f),
-                    Verdict::Unknown(u) => (PackageStatus::Unknown(u), None),
-                };
-                // One result per advisory and package, even when the advisory
-                // lists the package twice (Ubuntu and Ubuntu:LTS).
-                if seen.contains(&a.advisory) {
-                    continue;
+        };
+        let (keys, scheme) = match keys {
+            Ok(k) => k,
+            Err(why) => {
+                // One error and one unknown per entry and manager, at its first package.
+                match report.unmatched.iter_mut().find(|u| u.manager == p.manager) {
+                    Some(u) => u.packages += 1,
+                    None => report.unmatched.push(Unmatched {
+                        entry: entry_index,
+                        manager: p.manager.clone(),
+                        reason: why,
+                        packages: 1,
+                        pos: p.pos,
+                    }),
                 }
-                seen.push(a.advisory);
-                let advisory = &adv.advisories[a.advisory];
-                report.findings.push(PackageFinding {
-                    resource: entry.resource.clone(),
-                    inventory: inv.path.clone(),
-                    package: p.clone(),
-                    ecosystem: a.ecosystem.clone(),
-                    advisory: a.advisory,
-                    advisory_id: advisory.id.clone(),
-                    fixed,
-                    severity: a.severity.unwrap_or(advisory.severity),
-                    status,
-                    pos: p.pos,
-                });
+                continue;
             }
+        };
+        let name = p.source.as_deref().unwrap_or(&p.name);
+        let candidates: Vec<(&String, usize)> = keys
+            .iter()
+            .flat_map(|k| adv.lookup(k, name).iter().map(move |&i| (k, i)))
+            .collect();
+        let version = scheme.parse(&p.version);
+        if let Err(e) = &version {
+            report.errors.push(LoadError::at(
+                &inv.path,
+                p.pos,
+                format!("{} {}: {e}", entry.resource, p.name),
+            ));
         }
+        let mut seen: Vec<usize> = Vec::new();
+        for (_, ai) in candidates {
+            let a = &adv.affected[ai];
+            let verdict = match &version {
+                Ok(v) => evaluate(a, v, &p.version),
+                Err(e) => Verdict::Unknown(e.to_string()),
+            };
+            let (status, fixed) = match verdict {
+                Verdict::Clear => continue,
+                Verdict::Affected(f) => (PackageStatus::Vulnerable, f),
+                Verdict::Unknown(u) => (PackageStatus::Unknown(u), None),
+            };
+            // One result per advisory and package, even when the advisory
+            // lists the package twice (Ubuntu and Ubuntu:LTS).
+            if seen.contains(&a.advisory) {
+                continue;
+            }
+            seen.push(a.advisory);
+            let advisory = &adv.advisories[a.advisory];
+            report.findings.push(PackageFinding {
+                resource: entry.resource.clone(),
+                inventory: inv.path.clone(),
+                entry: entry_index,
+                package: p.clone(),
+                ecosystem: a.ecosystem.clone(),
+                advisory: a.advisory,
+                advisory_id: advisory.id.clone(),
+                fixed,
+                severity: a.severity.unwrap_or(advisory.severity),
+                status,
+                pos: p.pos,
+            });
+        }
+    }
+    for u in &report.unmatched {
+        let more = match u.packages {
+            1 => String::new(),
+            n => format!(" ({n} {} packages)", u.manager),
+        };
+        report.errors.push(LoadError::at(
+            &inv.path,
+            u.pos,
+            format!("{}: {}{more}", entry.resource, u.reason),
+        ));
     }
     report
 }

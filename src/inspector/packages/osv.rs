@@ -374,24 +374,36 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
 impl Advisories {
     /// Load every `*.json` under `dir` (or the one file `dir` names).
     pub fn load(dir: &Path) -> Advisories {
+        Advisories::load_many(std::slice::from_ref(&dir.to_path_buf()))
+    }
+
+    /// Load every `*.json` under each of `dirs` (directories or files) into
+    /// one index: Debian's and GitHub's advisories side by side.
+    pub fn load_many(dirs: &[PathBuf]) -> Advisories {
         let mut errors = Vec::new();
         let mut files = Vec::new();
-        if dir.is_file() {
-            files.push(dir.to_path_buf());
-        } else if dir.is_dir() {
-            walk(dir, &mut files, &mut errors);
-        } else {
-            errors.push(LoadError::file(
-                dir.to_string_lossy(),
-                "no such advisories file or directory",
-            ));
+        for dir in dirs {
+            let before = files.len();
+            let errors_before = errors.len();
+            if dir.is_file() {
+                files.push(dir.to_path_buf());
+            } else if dir.is_dir() {
+                walk(dir, &mut files, &mut errors);
+            } else {
+                errors.push(LoadError::file(
+                    dir.to_string_lossy(),
+                    "no such advisories file or directory",
+                ));
+            }
+            if files.len() == before && errors.len() == errors_before {
+                errors.push(LoadError::file(
+                    dir.to_string_lossy(),
+                    "the advisories directory holds no .json files",
+                ));
+            }
         }
-        if files.is_empty() && errors.is_empty() {
-            errors.push(LoadError::file(
-                dir.to_string_lossy(),
-                "the advisories directory holds no .json files",
-            ));
-        }
+        files.sort();
+        files.dedup();
         let parsed: Vec<Result<(Vec<Parsed>, usize), LoadError>> = files
             .par_iter()
             .map(|p| {
