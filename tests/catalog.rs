@@ -1431,3 +1431,410 @@ fn no_plaintext_secrets() {
         );
     }
 }
+
+// ---- Inspector-style policies (issue 11) ----
+
+/// The results of a policy that gives one result per item (`each`): (resource,
+/// key, status, line, severity), in output order.
+fn keyed(findings: &[Finding]) -> Vec<(String, String, String, u32, String)> {
+    findings
+        .iter()
+        .map(|f| {
+            (
+                f.resource.clone(),
+                f.key.clone().unwrap_or_default(),
+                f.status.as_str().to_string(),
+                f.line,
+                f.severity.as_str().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn owned(rows: &[(&str, &str, &str, u32, &str)]) -> Vec<(String, String, String, u32, String)> {
+    rows.iter()
+        .map(|(r, k, s, l, v)| {
+            (
+                r.to_string(),
+                k.to_string(),
+                s.to_string(),
+                *l,
+                v.to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ec2_internet_reachable_port() {
+    let f = scan("ec2-internet-reachable-port");
+    insta::assert_snapshot!(render(&f));
+    assert_eq!(
+        keyed(&f),
+        owned(&[
+            // cfn.json: SSH over IPv6 only (no public IPv4 in that subnet); a network ACL that
+            // denies 22 before it allows TCP leaves 8443; one that drops the replies (only 443
+            // out) closes everything; a subnet without an internet route.
+            ("Ipv6Host", "TCP/IPv6/22", "fail", 302, "high"),
+            ("FilteredHost", "TCP/IPv4/8443", "fail", 317, "info"),
+            ("StatelessHost", "", "pass", 331, "medium"),
+            ("IsolatedHost", "", "pass", 345, "medium"),
+            // cfn.yaml
+            ("WebServer", "TCP/IPv4/443", "fail", 103, "info"),
+            ("WebServer", "TCP/IPv4/80", "fail", 103, "info"),
+            ("LegacyDb", "TCP/IPv4/22", "fail", 106, "high"),
+            ("LegacyDb", "TCP/IPv4/3306", "fail", 106, "high"),
+            ("Bastion", "TCP/IPv4/22", "unknown", 109, "high"), // AdminCidr has no default
+            ("OfficeDesktop", "TCP/IPv4/3389", "fail", 112, "high"), // Fn::FindInMap: a public /24
+            ("Reporting", "TCP/IPv4/5432", "unknown", 115, "high"), // Fn::If on an undecided condition
+            (
+                "AppServer",
+                "TCP/IPv4/443 via Alb/HttpsListener",
+                "fail",
+                118,
+                "info"
+            ),
+            // plan.json: a new deployment, every id known only after apply
+            ("aws_instance.web", "TCP/IPv4/22", "fail", 203, "high"),
+            ("aws_instance.web", "TCP/IPv4/443", "fail", 203, "info"),
+            ("aws_instance.db", "", "pass", 216, "medium"),
+            (
+                "aws_instance.reporting",
+                "TCP/IPv4/5432",
+                "fail",
+                229,
+                "high"
+            ),
+            ("aws_instance.ops", "TCP/IPv4/22", "unknown", 242, "high"),
+        ])
+    );
+    let reporting = f.iter().find(|x| x.resource == "Reporting").unwrap();
+    assert!(
+        reporting
+            .message
+            .ends_with("condition IsProd cannot be decided (--param Environment=VALUE) (line 86)"),
+        "{}",
+        reporting.message
+    );
+    // Each failing result carries its Inspector finding; passes carry none.
+    let app = f.iter().find(|x| x.resource == "AppServer").unwrap();
+    let finding = app.finding.as_deref().expect("an Inspector finding");
+    assert_eq!(finding["type"], "NETWORK_REACHABILITY");
+    assert_eq!(
+        finding["networkReachabilityDetails"]["openPortRange"],
+        serde_json::json!({"begin": 443, "end": 443})
+    );
+    assert_eq!(
+        finding["networkReachabilityDetails"]["targetPortRange"],
+        serde_json::json!({"begin": 8080, "end": 8080})
+    );
+    let steps: Vec<&str> = finding["networkReachabilityDetails"]["networkPath"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["componentId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "Igw",
+            "PublicRoutes",
+            "Vpc.default-network-acl",
+            "LbSg",
+            "Alb",
+            "HttpsListener",
+            "AppTargets",
+            "AppSg",
+            "AppServer.NetworkInterfaces[0]",
+            "AppServer"
+        ]
+    );
+    assert!(f
+        .iter()
+        .filter(|x| x.status == deadbolt::result::Status::Pass)
+        .all(|x| x.finding.is_none()));
+    let bastion = f.iter().find(|x| x.resource == "Bastion").unwrap();
+    assert_eq!(bastion.finding.as_deref().unwrap()["status"], "UNKNOWN");
+}
+
+#[test]
+fn ec2_internet_reachable_port_with_parameters() {
+    // --param decides the parameter and the condition (through the evaluator's Fn::If).
+    let checked = deadbolt::scan::load_policies(&[]).unwrap();
+    let policies: Vec<_> = checked
+        .policies
+        .into_iter()
+        .filter(|p| p.id == "ec2-internet-reachable-port")
+        .collect();
+    let dir = repo().join("fixtures/catalog/ec2-internet-reachable-port/cfn.yaml");
+    let loaded = deadbolt::load::load_inputs(&[dir]);
+    let run = |env: &str| {
+        let mut params = Params::default();
+        params.values.insert("Environment".into(), env.into());
+        params
+            .values
+            .insert("AdminCidr".into(), "203.0.113.10/32".into());
+        let f = evaluate(&policies, &loaded.templates, &params, None);
+        keyed(
+            &f.into_iter()
+                .filter(|x| x.resource == "Reporting" || x.resource == "Bastion")
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        run("dev"),
+        owned(&[
+            ("Bastion", "TCP/IPv4/22", "fail", 109, "high"),
+            ("Reporting", "TCP/IPv4/5432", "fail", 115, "high"),
+        ])
+    );
+    assert_eq!(
+        run("prod"),
+        owned(&[
+            ("Bastion", "TCP/IPv4/22", "fail", 109, "high"),
+            ("Reporting", "", "pass", 115, "medium"),
+        ])
+    );
+}
+
+#[test]
+fn db_port_not_internet_reachable() {
+    let f = scan("db-port-not-internet-reachable");
+    insta::assert_snapshot!(render(&f));
+    expect_only(
+        &f,
+        &[
+            // cfn.json
+            ("MysqlHost", "fail", 99),      // an Elastic IP makes it public
+            ("MemcachedHost", "pass", 123), // no public address
+            ("MemcachedPublic", "fail", 138), // UDP 11211, AssociatePublicIpAddress
+            // cfn.yaml
+            ("MongoNode", "fail", 82),    // 27017-27019
+            ("SqlServer", "pass", 85),    // the ACL denies 1433 first; 443 is no database
+            ("InternalDb", "pass", 88),   // 5432 from the VPC only
+            ("SearchNode", "fail", 91),   // an NLB's 443 forwards to Elasticsearch's 9200
+            ("CacheNode", "unknown", 94), // Fn::ImportValue source
+            // plan.json
+            ("aws_instance.cache", "fail", 176),
+            ("aws_instance.warehouse", "pass", 189), // private subnet
+            ("aws_instance.search", "unknown", 202), // a subnet from another stack
+        ],
+    );
+    assert_eq!(
+        finding(&f, "MongoNode").message,
+        "MongoNode exposes a database to the internet: TCP ports 27017-27019 (MongoDB) over IPv4, by Igw > PublicRoutes > DataAcl > MongoSg > MongoNode.NetworkInterfaces[0] > MongoNode"
+    );
+}
+
+/// Runs `package-vulnerability` over inventories (`--inventory` arguments,
+/// relative to the repository) and the fixture advisories (when `advisories`).
+fn scan_packages(
+    inventories: &[&str],
+    advisories: bool,
+) -> (Vec<Finding>, Vec<deadbolt::load::LoadError>) {
+    use deadbolt::inspector::packages::{scan::PackageScan, Advisories, InventoryArg};
+    let checked = deadbolt::scan::load_policies(&[]).unwrap();
+    let policies: Vec<_> = checked
+        .policies
+        .into_iter()
+        .filter(|p| p.id == "package-vulnerability")
+        .collect();
+    let fixtures = repo().join("fixtures/catalog/package-vulnerability");
+    let invs = inventories
+        .iter()
+        .map(|spec| {
+            let mut arg = InventoryArg::parse(spec).unwrap();
+            arg.path = repo().join(&arg.path);
+            arg.read().unwrap()
+        })
+        .collect();
+    let adv = advisories.then(|| Advisories::load(&fixtures.join("osv")));
+    let scan = PackageScan::new(invs, adv);
+    let errors = scan.errors().cloned().collect();
+    let mut params = Params::default();
+    params.engines.packages = Some(std::sync::Arc::new(scan));
+    let mut f = deadbolt::scan::evaluate_inventories(&policies, &params).findings;
+    f.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    (f, errors)
+}
+
+#[test]
+fn package_vulnerability() {
+    let (f, errors) = scan_packages(
+        &[
+            "fixtures/catalog/package-vulnerability/inventory.json",
+            "Bastion=fixtures/catalog/package-vulnerability/bastion-dpkg.txt",
+            "Warehouse@almalinux:9=fixtures/catalog/package-vulnerability/warehouse-rpm.txt",
+        ],
+        true,
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    insta::assert_snapshot!(render(&f));
+    let image = "registry.example.com/build@sha256:5f0c2e1b3a9d8c7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e";
+    assert_eq!(
+        keyed(&f),
+        owned(&[
+            (
+                "Bastion",
+                "DSA-5514-1 libc6 2.36-9+deb12u1",
+                "fail",
+                2,
+                "medium"
+            ),
+            (
+                "Bastion",
+                "DSA-5514-1 libc-bin 2.36-9+deb12u1",
+                "fail",
+                3,
+                "medium"
+            ),
+            // USN-6119-1's CVSS vectors: 5.9 and 6.5, so medium; libssl3 through the
+            // binaries the record lists.
+            (
+                "WebServer",
+                "USN-6119-1 openssl 3.0.2-0ubuntu1.9",
+                "fail",
+                3,
+                "medium"
+            ),
+            (
+                "WebServer",
+                "USN-6119-1 libssl3 3.0.2-0ubuntu1.9",
+                "fail",
+                4,
+                "medium"
+            ),
+            (
+                "WebServer",
+                "GHSA-35jh-r3h4-6jhm lodash 4.17.20 /srv/app/node_modules/lodash/package.json",
+                "fail",
+                5,
+                "high",
+            ),
+            // "Moderate: openssl security and bug fix update": Red Hat's rating.
+            (
+                "ReportsDb",
+                "ALSA-2023:3722 openssl-libs 3.0.7-13.el9",
+                "fail",
+                9,
+                "medium"
+            ),
+            (
+                image,
+                "DSA-5514-1 libc6 2.36-9+deb12u1",
+                "fail",
+                13,
+                "medium"
+            ),
+            (
+                image,
+                "DSA-5514-1 libc-bin 2.36-9+deb12u1",
+                "fail",
+                14,
+                "medium"
+            ),
+            ("LegacyHost", "", "pass", 16, "high"),
+            (
+                "Warehouse",
+                "ALSA-2023:3722 openssl-libs 3.0.7-6.el9_2",
+                "fail",
+                2,
+                "medium"
+            ),
+        ])
+    );
+    let lodash = f
+        .iter()
+        .find(|x| x.key.as_deref().is_some_and(|k| k.contains("lodash")))
+        .unwrap();
+    assert_eq!(
+        lodash.message,
+        "WebServer: lodash 4.17.20 is affected by CVE-2021-23337 (GHSA-35jh-r3h4-6jhm); upgrade lodash to 4.17.21"
+    );
+    let finding = lodash.finding.as_deref().unwrap();
+    assert_eq!(finding["type"], "PACKAGE_VULNERABILITY");
+    assert_eq!(finding["severity"], "HIGH");
+    assert_eq!(
+        finding["packageVulnerabilityDetails"]["vulnerablePackages"][0],
+        serde_json::json!({"name": "lodash", "version": "4.17.20", "fixedInVersion": "4.17.21",
+            "packageManager": "NPM", "remediation": "upgrade lodash to 4.17.21",
+            "filePath": "/srv/app/node_modules/lodash/package.json"})
+    );
+    assert_eq!(
+        finding["resources"],
+        serde_json::json!([{"type": "AWS_EC2_INSTANCE", "id": "WebServer"}])
+    );
+    let img = f.iter().find(|x| x.resource == image).unwrap();
+    assert_eq!(
+        img.finding.as_deref().unwrap()["resources"][0]["type"],
+        "AWS_ECR_CONTAINER_IMAGE"
+    );
+}
+
+#[test]
+fn package_vulnerability_unknowns() {
+    // Without advisories, every entry is unknown (never "0 failed").
+    let (f, _) = scan_packages(
+        &["fixtures/catalog/package-vulnerability/inventory.json"],
+        false,
+    );
+    assert_eq!(f.len(), 4);
+    assert!(f.iter().all(|x| {
+        x.status == deadbolt::result::Status::Unknown
+        && x.message
+            == "cannot be decided: no advisories were given (--advisories DIR of OSV JSON files)"
+    }));
+    // A version that does not parse, and packages without an OS: unknown, and load errors.
+    let d = tempfile::tempdir().unwrap();
+    let inv = d.path().join("inventory.json");
+    std::fs::write(
+        &inv,
+        "{\"instances\": [\n  {\"resource\": \"Odd\", \"os\": \"ubuntu:22.04\", \"packages\": [\n    {\"name\": \"openssl\", \"version\": \"ubuntu-3.0\", \"manager\": \"dpkg\"}]},\n  {\"resource\": \"NoOs\", \"packages\": [\n    {\"name\": \"openssl\", \"version\": \"3.0.2-0ubuntu1.9\", \"manager\": \"dpkg\"},\n    {\"name\": \"curl\", \"version\": \"7.81.0-1\", \"manager\": \"dpkg\"}]}]}\n",
+    )
+    .unwrap();
+    let (f, errors) = scan_packages(&[inv.to_str().unwrap()], true);
+    assert_eq!(
+        keyed(&f),
+        owned(&[
+            (
+                "Odd",
+                "USN-6119-1 openssl ubuntu-3.0",
+                "unknown",
+                3,
+                "medium"
+            ),
+            ("NoOs", "unmatched dpkg", "unknown", 5, "high"),
+        ])
+    );
+    assert!(
+        f[0].message
+            .contains("\"ubuntu-3.0\" is not a valid Debian version"),
+        "{}",
+        f[0].message
+    );
+    assert!(
+        f[1].message.contains(
+            "2 dpkg packages cannot be matched: the OS of the inventory entry is not known"
+        ),
+        "{}",
+        f[1].message
+    );
+    let errors: Vec<(u32, String)> = errors
+        .iter()
+        .map(|e| (e.line(), e.message.clone()))
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors[0].0, 3);
+    assert!(errors[0]
+        .1
+        .starts_with("Odd openssl: \"ubuntu-3.0\" is not a valid Debian version"));
+    assert_eq!(errors[1].0, 5);
+    assert!(
+        errors[1]
+            .1
+            .starts_with("NoOs: the OS of the inventory entry is not known")
+            && errors[1].1.ends_with("(2 dpkg packages)"),
+        "{}",
+        errors[1].1
+    );
+}

@@ -3,7 +3,9 @@
 reviewed results of its fixtures (fixtures/catalog/<id>/). Run after reviewing a
 behaviour change; `deadbolt test policies/` then pins it.
 
-usage: tools/gen_catalog_tests.py [path/to/deadbolt]
+usage: tools/gen_catalog_tests.py [path/to/deadbolt [ID...]]
+
+With IDs, only those policies' tests are written.
 """
 import json
 import os
@@ -12,10 +14,20 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target", "debug", "deadbolt")
+ONLY = set(sys.argv[2:])
 
 
 def yaml_str(s):
     return json.dumps(s)
+
+
+def expectation(r):
+    """One result as an expectation: status and line, and the item's key for
+    policies that give one result per item (`each`)."""
+    parts = [f"status: {r['status']}", f"line: {r['line']}"]
+    if r.get("key"):
+        parts.append(f"key: {yaml_str(r['key'])}")
+    return "{" + ", ".join(parts) + "}"
 
 
 def main():
@@ -25,6 +37,8 @@ def main():
             if f.endswith(".policy"):
                 policies[f[:-len(".policy")]] = os.path.join(dirpath, f)
     for pid, ppath in sorted(policies.items()):
+        if ONLY and pid not in ONLY:
+            continue
         fixture_dir = os.path.join(ROOT, "fixtures", "catalog", pid)
         if not os.path.isdir(fixture_dir):
             print(f"skip {pid}: no fixtures", file=sys.stderr)
@@ -61,14 +75,13 @@ def main():
             lines.append("    expect:")
             for res in sorted(by_resource):
                 rs = by_resource[res]
-                statuses = {r["status"] for r in rs}
                 if len(rs) == 1:
-                    r = rs[0]
-                    lines.append(f"      {yaml_str(res)}: {{status: {r['status']}, line: {r['line']}}}")
-                elif len(statuses) == 1:
-                    lines.append(f"      {yaml_str(res)}: {rs[0]['status']}")
+                    lines.append(f"      {yaml_str(res)}: {expectation(rs[0])}")
                 else:
-                    sys.exit(f"{pid}/{fixture}: {res} has several results with different statuses")
+                    # Several results (one per item): every one, in output order.
+                    lines.append(f"      {yaml_str(res)}:")
+                    for r in rs:
+                        lines.append(f"        - {expectation(r)}")
         lines.append("  - name: all fixtures")
         lines.append(f"    files: [{rel_fixtures}]")
         lines.append(f"    snapshot: snapshots/{pid}.snap")

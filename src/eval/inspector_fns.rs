@@ -147,13 +147,54 @@ fn evaluator_resolve(tpl: &Template, params: &Params, v: &Value) -> Resolved {
     let ctx = Ctx::new(tpl, params, 0);
     let it = ctx.resolve_doc(v, v.pos);
     if let Some(cond) = ctx.pending.borrow().as_ref() {
-        return Resolved::Unknown(format!(
-            "condition {cond} cannot be decided from the parameters (set them with --param NAME=VALUE)"
-        ));
+        let mut names = Vec::new();
+        if let Some(c) = tpl.conditions.get(cond) {
+            parameter_refs(tpl, c, &mut names, 0);
+        }
+        let how = if names.is_empty() {
+            "set its parameters with --param NAME=VALUE".to_string()
+        } else {
+            names
+                .iter()
+                .map(|n| format!("--param {n}=VALUE"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Resolved::Unknown(format!("condition {cond} cannot be decided ({how})"));
     }
     match to_resolved(tpl, &it, 0) {
         Ok(r) => r,
         Err(reason) => Resolved::Unknown(reason),
+    }
+}
+
+/// The parameters a condition refers to, directly or through other conditions.
+fn parameter_refs(tpl: &Template, v: &Value, out: &mut Vec<String>, depth: usize) {
+    if depth > crate::inspector::resolve::MAX_DEPTH {
+        return;
+    }
+    match &v.node {
+        Node::Seq(items) => items
+            .iter()
+            .for_each(|i| parameter_refs(tpl, i, out, depth + 1)),
+        Node::Map(entries) => {
+            for e in entries {
+                match (e.key.as_str(), e.value.as_str()) {
+                    ("Ref", Some(p)) if tpl.parameters.contains_key(p) => {
+                        if !out.iter().any(|o| o == p) {
+                            out.push(p.to_string());
+                        }
+                    }
+                    ("Condition", Some(c)) => {
+                        if let Some(inner) = tpl.conditions.get(c) {
+                            parameter_refs(tpl, inner, out, depth + 1);
+                        }
+                    }
+                    _ => parameter_refs(tpl, &e.value, out, depth + 1),
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -342,9 +383,17 @@ fn exposure_item(e: &Exposure, key: &str, file: &str, pos: Pos) -> It<'static> {
                 pos,
             ),
         ),
-        entry("database", boolean(ports::has_database_port(b, en), pos)),
-        entry("admin", boolean(ports::has_admin_port(b, en), pos)),
     ];
+    // Through a load balancer the instance's own port is what the internet
+    // reaches: a listener on 443 in front of Elasticsearch's 9200 exposes a database.
+    let (tb, te) = match &e.via {
+        Via::LoadBalancer { target_ports, .. } => (target_ports.begin, target_ports.end),
+        Via::Direct => (b, en),
+    };
+    let database = ports::has_database_port(b, en) || ports::has_database_port(tb, te);
+    let admin = ports::has_admin_port(b, en) || ports::has_admin_port(tb, te);
+    m.push(entry("database", boolean(database, pos)));
+    m.push(entry("admin", boolean(admin, pos)));
     match &e.via {
         Via::Direct => m.push(entry("via", text("direct", pos))),
         Via::LoadBalancer {
@@ -353,8 +402,14 @@ fn exposure_item(e: &Exposure, key: &str, file: &str, pos: Pos) -> It<'static> {
             target_group,
             target_ports,
         } => {
+            let target_services = ports::services(target_ports.begin, target_ports.end);
+            let named = if target_services.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", target_services.join(", "))
+            };
             summary.push_str(&format!(
-                " through load balancer {load_balancer} (to instance port {target_ports})"
+                " through load balancer {load_balancer} to instance port {target_ports}{named}"
             ));
             m.push(entry("via", text("load-balancer", pos)));
             m.push(entry("load_balancer", text(load_balancer, pos)));
@@ -388,7 +443,7 @@ fn exposure_item(e: &Exposure, key: &str, file: &str, pos: Pos) -> It<'static> {
         }
         Status::Unknown(why) => {
             let reason = format!(
-                "whether {summary} is reachable depends on {}",
+                "whether {summary} is reachable depends on values unknown before deployment: {}",
                 why.iter()
                     .map(|r| r.to_string())
                     .collect::<Vec<_>>()
@@ -407,7 +462,10 @@ fn exposure_item(e: &Exposure, key: &str, file: &str, pos: Pos) -> It<'static> {
         ),
     ));
     m.push(entry("summary", text(&summary, pos)));
-    m.push(entry("severity", text(policy_severity(e.severity()), pos)));
+    // Inspector rates the listener's port; the gate also weighs the instance
+    // port behind it (Elasticsearch behind a TCP listener on 443 is not "web").
+    let severity = e.severity().max(ports::severity(tb, te));
+    m.push(entry("severity", text(policy_severity(severity), pos)));
     m.push(entry("key", text(key, pos)));
     m.push(entry("finding", json_value(&e.finding(file), pos)));
     owned(m, pos)

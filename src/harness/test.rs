@@ -388,6 +388,19 @@ fn evaluate_case(
         params.engines.samples =
             crate::load::samples::read(&path.to_string_lossy()).map_err(|e| e.to_string())?;
     }
+    if !case.inventory.is_empty() || !case.advisories.is_empty() {
+        let mut inventories = Vec::new();
+        for arg in &case.inventory {
+            inventories.push(arg.read().map_err(|e| e.to_string())?);
+        }
+        let advisories = (!case.advisories.is_empty())
+            .then(|| crate::inspector::packages::Advisories::load_many(&case.advisories));
+        let scan = crate::inspector::packages::scan::PackageScan::new(inventories, advisories);
+        if let Some(e) = scan.errors().next() {
+            return Err(e.to_string());
+        }
+        params.engines.packages = Some(std::sync::Arc::new(scan));
+    }
     let opts = ScanOptions {
         params,
         ..ScanOptions::default()
@@ -437,6 +450,8 @@ fn evaluate_case(
     }
     let mut findings = outcome.findings;
     findings.extend(logs);
+    let inventories = crate::scan::evaluate_inventories(&selected, &opts.params);
+    findings.extend(inventories.findings);
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     Ok(findings)
 }

@@ -79,6 +79,11 @@ pub struct Case {
     pub trusted_list: Option<PathBuf>,
     pub aws_ip_ranges: Option<PathBuf>,
     pub flowlog_format: Option<String>,
+    /// Package inventories (`FILE`, `RESOURCE=FILE`, `RESOURCE@OS=FILE`, paths
+    /// relative to the test file) and OSV advisory directories, as `--inventory`
+    /// and `--advisories` give them to a scan.
+    pub inventory: Vec<crate::inspector::packages::InventoryArg>,
+    pub advisories: Vec<PathBuf>,
 }
 
 #[derive(Clone, Debug)]
@@ -104,6 +109,8 @@ const CASE_KEYS: &[&str] = &[
     "trusted_list",
     "aws_ip_ranges",
     "flowlog_format",
+    "inventory",
+    "advisories",
 ];
 const EXPECT_KEYS: &[&str] = &["status", "line", "message", "key", "file", "count"];
 
@@ -234,10 +241,12 @@ impl Parser<'_> {
             (Some(_), Some(f)) => {
                 return Err(self.err(f.pos, "give either `template` or `files`, not both"))
             }
+            // An inventory alone is an input, as for `deadbolt scan --inventory`.
+            (None, None) if v.get("inventory").is_some() => Input::Files(Vec::new()),
             (None, None) => {
                 return Err(self.err(
                     v.pos,
-                    format!("case `{name}` needs `template:` (inline) or `files:`"),
+                    format!("case `{name}` needs `template:` (inline), `files:` or `inventory:`"),
                 ))
             }
         };
@@ -317,6 +326,46 @@ impl Parser<'_> {
                 None => Ok(None),
             }
         };
+        let path_list = |key: &str| -> Result<Vec<(String, Pos)>, LoadError> {
+            let Some(x) = v.get(key) else {
+                return Ok(Vec::new());
+            };
+            let items: Vec<&Value> = match &x.node {
+                Node::Seq(items) => items.iter().collect(),
+                _ => vec![x],
+            };
+            let mut out = Vec::new();
+            for item in items {
+                let s = self.string(item, "a path")?;
+                out.push((s, item.pos));
+            }
+            Ok(out)
+        };
+        let exists = |rel: &str, full: &Path, pos: Pos| -> Result<(), LoadError> {
+            if full.exists() {
+                Ok(())
+            } else {
+                Err(self.err(
+                    pos,
+                    format!("`{rel}` does not exist (resolved to {})", full.display()),
+                ))
+            }
+        };
+        let mut inventory = Vec::new();
+        for (spec, pos) in path_list("inventory")? {
+            let mut arg = crate::inspector::packages::InventoryArg::parse(&spec)
+                .map_err(|e| self.err(pos, e))?;
+            let rel = arg.path.to_string_lossy().into_owned();
+            arg.path = dir.join(&arg.path);
+            exists(&rel, &arg.path, pos)?;
+            inventory.push(arg);
+        }
+        let mut advisories = Vec::new();
+        for (rel, pos) in path_list("advisories")? {
+            let full = dir.join(&rel);
+            exists(&rel, &full, pos)?;
+            advisories.push(full);
+        }
         let keystore = path_field("keystore")?;
         let samples = path_field("samples")?;
         let root_key = match v.get("root_key") {
@@ -361,6 +410,8 @@ impl Parser<'_> {
             trusted_list,
             aws_ip_ranges,
             flowlog_format,
+            inventory,
+            advisories,
         })
     }
 

@@ -227,6 +227,15 @@ impl<'a> Reader<'a> {
             | Resolved::Absent => Ok(Vec::new()),
             Resolved::Known(other) if matches!(other.node, Node::Map(_)) => Ok(vec![other]),
             Resolved::Unknown(m) => Err(Reason::new(m, v.pos)),
+            // A list computed from another resource (`[aws_eip.vpn.public_ip]`).
+            Resolved::Resource { index, attribute } => Err(Reason::new(
+                format!(
+                    "the list is computed from {}{}, known only at deploy time",
+                    self.id(index),
+                    attribute.map(|a| format!(".{a}")).unwrap_or_default()
+                ),
+                v.pos,
+            )),
             _ => Err(Reason::new("expected a list", v.pos)),
         }
     }

@@ -99,10 +99,14 @@ enum Verdict {
 /// Whether `v` is affected by one `affected[]` entry (OSV's evaluation: events
 /// sorted by version, the last one at or below `v` decides; `limit`s bound a range).
 fn evaluate(a: &osv::Affected, v: &Version, raw: &str) -> Verdict {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    // The installed version against an advisory version (epochs only when written).
+    let epoch_written = raw.contains(':');
+    let cmp = |x: &Version| v.cmp_installed(x, epoch_written);
     let listed = a
         .versions
         .iter()
-        .any(|x| x == raw || a.scheme.parse(x).is_ok_and(|p| &p == v));
+        .any(|x| x == raw || a.scheme.parse(x).is_ok_and(|p| cmp(&p) == Equal));
     let mut unknown: Option<String> = None;
     let mut hit = listed;
     let mut fixed: Option<(Version, String)> = None;
@@ -123,24 +127,24 @@ fn evaluate(a: &osv::Affected, v: &Version, raw: &str) -> Verdict {
             .filter(|e| e.kind == osv::EventKind::Limit)
             .filter_map(|e| e.version.as_ref())
             .collect();
-        if !limits.is_empty() && !limits.iter().any(|l| v < *l) {
+        if !limits.is_empty() && !limits.iter().any(|l| cmp(l) == Less) {
             continue;
         }
         let mut vulnerable = false;
         for e in &events {
             match e.kind {
                 osv::EventKind::Introduced => {
-                    if e.version.as_ref().is_none_or(|x| v >= x) {
+                    if e.version.as_ref().is_none_or(|x| cmp(x) != Less) {
                         vulnerable = true;
                     }
                 }
                 osv::EventKind::Fixed => {
-                    if e.version.as_ref().is_some_and(|x| v >= x) {
+                    if e.version.as_ref().is_some_and(|x| cmp(x) != Less) {
                         vulnerable = false;
                     }
                 }
                 osv::EventKind::LastAffected => {
-                    if e.version.as_ref().is_some_and(|x| v > x) {
+                    if e.version.as_ref().is_some_and(|x| cmp(x) == Greater) {
                         vulnerable = false;
                     }
                 }
@@ -151,7 +155,7 @@ fn evaluate(a: &osv::Affected, v: &Version, raw: &str) -> Verdict {
             hit = true;
             for e in &events {
                 if let (osv::EventKind::Fixed, Some(x)) = (e.kind, &e.version) {
-                    if x > v && fixed.as_ref().is_none_or(|(f, _)| x < f) {
+                    if cmp(x) == Less && fixed.as_ref().is_none_or(|(f, _)| x < f) {
                         fixed = Some((x.clone(), e.raw.clone()));
                     }
                 }

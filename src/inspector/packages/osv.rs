@@ -27,6 +27,10 @@ struct RawRecord {
     withdrawn: Option<String>,
     #[serde(default)]
     aliases: Vec<String>,
+    /// OSV 1.7: the upstream records this one derives from (Ubuntu's
+    /// `UBUNTU-CVE-2023-2650`), which name the CVEs when `aliases` does not.
+    #[serde(default)]
+    upstream: Vec<String>,
     #[serde(default)]
     summary: Option<String>,
     #[serde(default)]
@@ -116,6 +120,8 @@ pub struct Affected {
     pub ranges: Vec<Range>,
     pub versions: Vec<String>,
     pub severity: Option<Severity>,
+    /// Binary packages built from `name` (Ubuntu's `ecosystem_specific.binaries`).
+    pub binaries: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -155,6 +161,36 @@ struct Parsed {
     advisory: Advisory,
     affected: Vec<Affected>,
     errors: Vec<LoadError>,
+}
+
+/// The highest severity of the CVEs an Ubuntu record lists per ecosystem
+/// (`database_specific.cves_map.cves[].severity[]`: CVSS vectors and Ubuntu
+/// priorities), the CVSS score winning over the priority for each CVE.
+fn cves_map_severity(db: Option<&serde_json::Value>) -> Option<Severity> {
+    let cves = db?.get("cves_map")?.get("cves")?.as_array()?;
+    cves.iter()
+        .filter_map(|c| {
+            let sev = c.get("severity")?.as_array()?;
+            let score = |kind: &str| {
+                sev.iter()
+                    .filter(|s| s.get("type").and_then(|t| t.as_str()) == Some(kind))
+                    .filter_map(|s| s.get("score").and_then(|x| x.as_str()))
+                    .collect::<Vec<_>>()
+            };
+            let cvss = score("CVSS_V3")
+                .into_iter()
+                .chain(score("CVSS_V4"))
+                .filter_map(|v| cvss::parse_v3(v).ok())
+                .map(|c| cvss::rating(c.base_score))
+                .max();
+            cvss.or_else(|| {
+                score("Ubuntu")
+                    .into_iter()
+                    .filter_map(Severity::parse)
+                    .max()
+            })
+        })
+        .max()
 }
 
 /// Severity of a label such as `HIGH`, `MODERATE`, or an Ubuntu priority.
@@ -207,9 +243,18 @@ fn parse_record(path: &str, text: &str, value: RawRecord, index: usize) -> Parse
         .filter_map(|c| c.base_score)
         .map(cvss::rating)
         .max();
+    // AlmaLinux and Rocky Linux keep Red Hat's rating in the summary
+    // ("Important: kernel security update").
+    let rated_summary = value
+        .summary
+        .as_deref()
+        .and_then(|s| s.split_once(':'))
+        .filter(|(w, _)| matches!(*w, "Low" | "Moderate" | "Important" | "Critical"))
+        .and_then(|(w, _)| Severity::parse(w));
     let severity = db_sev
         .or(computed)
         .or(ubuntu)
+        .or(rated_summary)
         .unwrap_or(Severity::Untriaged);
     let mut affected = Vec::new();
     for a in value.affected {
@@ -278,7 +323,24 @@ fn parse_record(path: &str, text: &str, value: RawRecord, index: usize) -> Parse
                 .iter()
                 .filter_map(|c| c.base_score)
                 .map(cvss::rating)
-                .max());
+                .max())
+            .or(cves_map_severity(a.database_specific.as_ref()));
+        // Ubuntu names the binary packages each source package builds
+        // (`libssl3` of `openssl`): a `dpkg-query -W` listing without the
+        // source column still matches.
+        let binaries: Vec<String> = a
+            .ecosystem_specific
+            .as_ref()
+            .and_then(|e| e.get("binaries"))
+            .and_then(|b| b.as_array())
+            .map(|list| {
+                list.iter()
+                    .filter_map(|b| b.get("binary_name").and_then(|n| n.as_str()))
+                    .filter(|n| *n != pkg.name)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
         affected.push(Affected {
             advisory: index,
             ecosystem: pkg.ecosystem.clone(),
@@ -287,6 +349,7 @@ fn parse_record(path: &str, text: &str, value: RawRecord, index: usize) -> Parse
             ranges,
             versions: a.versions,
             severity: aff_sev,
+            binaries,
         });
     }
     let details = value.details.map(|d| {
@@ -303,7 +366,16 @@ fn parse_record(path: &str, text: &str, value: RawRecord, index: usize) -> Parse
     Parsed {
         advisory: Advisory {
             id: value.id,
-            aliases: value.aliases,
+            aliases: {
+                let mut a = value.aliases;
+                for u in value.upstream {
+                    let cve = u.find("CVE-").map(|i| u[i..].to_string()).unwrap_or(u);
+                    if !a.contains(&cve) {
+                        a.push(cve);
+                    }
+                }
+                a
+            },
             summary: value.summary,
             details,
             severity,
@@ -471,11 +543,15 @@ impl Advisories {
         for mut a in p.affected {
             a.advisory = index;
             let key = advisory_key(&a.ecosystem);
-            let name = normalize_name(&key, &a.name);
-            self.index
-                .entry((key, name))
-                .or_default()
-                .push(self.affected.len());
+            for name in std::iter::once(&a.name).chain(a.binaries.iter()) {
+                let list = self
+                    .index
+                    .entry((key.clone(), normalize_name(&key, name)))
+                    .or_default();
+                if !list.contains(&self.affected.len()) {
+                    list.push(self.affected.len());
+                }
+            }
             self.affected.push(a);
         }
     }

@@ -153,6 +153,17 @@ impl Version {
     pub fn scheme(&self) -> Scheme {
         self.scheme
     }
+
+    /// This (installed) version against an advisory's. An RPM version written
+    /// without `EPOCH:` (as `rpm -qa` prints it) has an unknown epoch, not 0:
+    /// it is compared without epochs, as other scanners of `rpm -qa` output do,
+    /// so `openssl-3.0.7-27.el9` is not "older" than `1:3.0.7-16.el9_2`.
+    pub fn cmp_installed(&self, advisory: &Version, epoch_written: bool) -> Ordering {
+        match (&self.inner, &advisory.inner) {
+            (Inner::Rpm(a), Inner::Rpm(b)) if !epoch_written => a.cmp_without_epoch(b),
+            _ => self.cmp(advisory),
+        }
+    }
 }
 
 impl Ord for Version {

@@ -46,6 +46,18 @@ impl RpmVersion {
     }
 }
 
+impl RpmVersion {
+    /// Version, then release (when both have one), ignoring epochs.
+    pub fn cmp_without_epoch(&self, other: &Self) -> Ordering {
+        rpmvercmp(&self.version, &other.version).then_with(|| {
+            match (&self.release, &other.release) {
+                (Some(a), Some(b)) => rpmvercmp(a, b),
+                _ => Ordering::Equal,
+            }
+        })
+    }
+}
+
 impl Ord for RpmVersion {
     /// Epoch, then version, then release — the release only when both sides
     /// have one, as rpm compares a dependency `foo >= 1.2` against `1.2-3`.
