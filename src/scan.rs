@@ -247,7 +247,7 @@ pub fn inventory_warnings(outcome: &ScanOutcome, params: &Params) -> Vec<LoadErr
             &inv.path,
             first.pos,
             format!(
-                "{} of {} inventory entries name no resource of the scanned templates: {}; they are checked on their own",
+                "{} of {} inventory entries name no resource of the scanned templates: {}; check the names (policies on Deadbolt::Inventory::Entry, such as package-vulnerability, still check these entries)",
                 missing.len(),
                 inv.entries.len(),
                 names.join(", ")

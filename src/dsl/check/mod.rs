@@ -896,6 +896,8 @@ impl Checker<'_, '_> {
                 "property",
                 "in neither the CloudFormation nor the Terraform AWS provider schema",
             )
+        } else if rtype.starts_with("Deadbolt::") {
+            ("property", "not a property of this deadbolt resource type")
         } else if terraform {
             ("attribute", "not in the Terraform AWS provider schema")
         } else {
@@ -929,7 +931,12 @@ impl Checker<'_, '_> {
         } else {
             let list: Vec<&str> = known.iter().take(12).map(|s| s.as_str()).collect();
             let more = if known.len() > 12 { ", ..." } else { "" };
-            d.help(format!("known {what}s here: {}{more}", list.join(", ")))
+            let plural = if what == "property" {
+                "properties"
+            } else {
+                "attributes"
+            };
+            d.help(format!("known {plural} here: {}{more}", list.join(", ")))
         };
         self.diags.push(d);
         Ty::Any

@@ -136,7 +136,10 @@ impl Inventory {
             } else {
                 Pos::new(base.line + e.line() as u32 - 1, e.column() as u32)
             };
-            LoadError::at(path, pos, format!("{what}: {e}; {SHAPE}"))
+            // serde's own position is relative to the part parsed; ours is the file's.
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg);
+            LoadError::at(path, pos, format!("{what}: {msg}; {SHAPE}"))
         };
         let raw: RawInventory = serde_json::from_str(text)
             .map_err(|e| err_at(&e, Pos::new(1, 1), "not an inventory"))?;
