@@ -609,3 +609,49 @@ fn the_checker_knows_inventory_entries() {
         "{out}"
     );
 }
+
+#[test]
+fn a_dpkg_listing_without_sources_warns() {
+    let d = tempfile::tempdir().unwrap();
+    // `dpkg-query -W` without -f: binary names only.
+    let plain = write(
+        d.path(),
+        "plain.txt",
+        "libc6\t2.36-9+deb12u1\nopenssl\t3.0.11-1~deb12u1\n",
+    );
+    let spec = format!("Host@debian:12={}", plain.display());
+    let adv = format!("{FIX}/osv");
+    let r = run(&[
+        "scan",
+        "--inventory",
+        &spec,
+        "--advisories",
+        &adv,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("plain.txt:1:1: no dpkg package of Host (line 1) names its source package"),
+        "{}",
+        r.stderr
+    );
+    // Ubuntu's records list the binaries each source builds: no warning.
+    let spec = format!("Host@ubuntu:22.04={}", plain.display());
+    let r = run(&[
+        "scan",
+        "--inventory",
+        &spec,
+        "--advisories",
+        &adv,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("names its source package"),
+        "{}",
+        r.stderr
+    );
+}

@@ -125,3 +125,93 @@ fn missing_advisories_directory_is_an_error() {
     assert_eq!(adv.errors.len(), 1);
     assert!(adv.errors[0].message.contains("no such advisories"));
 }
+
+/// The catalogue's OSV records (fixtures/catalog/package-vulnerability/osv/SOURCES.md).
+fn catalog_advisories() -> Advisories {
+    let adv = Advisories::load(Path::new(&format!(
+        "{}/fixtures/catalog/package-vulnerability/osv",
+        env!("CARGO_MANIFEST_DIR")
+    )));
+    assert!(adv.errors.is_empty(), "{:?}", adv.errors);
+    adv
+}
+
+fn verdicts(inv: &str, adv: &Advisories) -> Vec<String> {
+    let inv = Inventory::parse("inv.json", inv).unwrap();
+    let r = check(&inv, adv);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    r.findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} fixed={} {}",
+                f.package.name,
+                f.package.version,
+                f.advisory_id,
+                f.fixed.as_deref().unwrap_or("-"),
+                f.severity.name()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn rpm_versions_without_an_epoch_compare_without_epochs() {
+    // ALSA-2023:3722 fixes openssl in 1:3.0.7-16.el9_2; `rpm -qa` prints no epoch.
+    let adv = catalog_advisories();
+    let inv = r#"{"instances": [{"resource": "db", "os": "almalinux:9", "packages": [
+      {"name": "openssl-libs", "version": "3.0.7-13.el9", "manager": "rpm"},
+      {"name": "openssl", "version": "3.0.7-27.el9", "manager": "rpm"},
+      {"name": "openssl-devel", "version": "3.0.7-16.el9_2", "manager": "rpm"},
+      {"name": "openssl-perl", "version": "0:3.0.7-27.el9", "manager": "rpm"}]}]}"#;
+    assert_eq!(
+        verdicts(inv, &adv),
+        [
+            // Older than the fix whatever the epoch.
+            "openssl-libs 3.0.7-13.el9 ALSA-2023:3722 fixed=1:3.0.7-16.el9_2 MEDIUM",
+            // An epoch written as 0 is an epoch: 0 < 1, so older than the fix.
+            "openssl-perl 0:3.0.7-27.el9 ALSA-2023:3722 fixed=1:3.0.7-16.el9_2 MEDIUM",
+        ]
+    );
+}
+
+#[test]
+fn ubuntu_records_match_binaries_and_carry_cves_and_severities() {
+    let adv = catalog_advisories();
+    let usn = adv
+        .advisories
+        .iter()
+        .find(|a| a.id == "USN-6119-1")
+        .unwrap();
+    // `upstream: [UBUNTU-CVE-2023-1255, UBUNTU-CVE-2023-2650]` names the CVEs.
+    assert_eq!(usn.aliases, ["CVE-2023-1255", "CVE-2023-2650"]);
+    let inv = r#"{"instances": [{"resource": "web", "os": "ubuntu:22.04", "packages": [
+      {"name": "libssl3", "version": "3.0.2-0ubuntu1.9", "manager": "dpkg"},
+      {"name": "openssl", "version": "3.0.2-0ubuntu1.10", "manager": "dpkg"},
+      {"name": "libssl1.1", "version": "1.1.1f-1ubuntu2.18", "manager": "dpkg"}]}]}"#;
+    // libssl3 through the record's binaries; the fixed openssl is clear; libssl1.1 is
+    // a 20.04 binary, and this host is 22.04. CVSS 5.9 and 6.5 from cves_map: MEDIUM.
+    assert_eq!(
+        verdicts(inv, &adv),
+        ["libssl3 3.0.2-0ubuntu1.9 USN-6119-1 fixed=3.0.2-0ubuntu1.10 MEDIUM"]
+    );
+    let lodash = adv
+        .advisories
+        .iter()
+        .find(|a| a.id == "GHSA-35jh-r3h4-6jhm")
+        .unwrap();
+    assert_eq!(lodash.severity, Severity::High);
+    let alsa = adv
+        .advisories
+        .iter()
+        .find(|a| a.id == "ALSA-2023:3722")
+        .unwrap();
+    // "Moderate: openssl security and bug fix update".
+    assert_eq!(alsa.severity, Severity::Medium);
+    let dsa = adv
+        .advisories
+        .iter()
+        .find(|a| a.id == "DSA-5514-1")
+        .unwrap();
+    assert_eq!(dsa.severity, Severity::Untriaged);
+}

@@ -416,7 +416,15 @@ fn read_packages(
     for spec in &a.inventories {
         match InventoryArg::parse(spec).map_err(|e| LoadError::file("--inventory", e)) {
             Ok(arg) => match arg.read() {
-                Ok(inv) => inventories.push(inv),
+                Ok(inv) => {
+                    for w in inv.warnings() {
+                        eprintln!(
+                            "warning: {}",
+                            deadbolt::terminal::escape_control(&w.to_string())
+                        );
+                    }
+                    inventories.push(inv)
+                }
                 Err(e) => errors.push(e),
             },
             Err(e) => errors.push(e),

@@ -289,6 +289,43 @@ impl Inventory {
     }
 }
 
+impl Inventory {
+    /// What may make matches incomplete without being an error: a Debian entry
+    /// whose dpkg packages name no source package (Debian's advisories name
+    /// source packages: `glibc`, not `libc6`; Ubuntu's also list the binaries).
+    /// One warning per inventory, naming the first entries.
+    pub fn warnings(&self) -> Vec<LoadError> {
+        let without: Vec<&Entry> = self
+            .entries
+            .iter()
+            .filter(|e| e.os.as_deref().is_some_and(|os| os.starts_with("debian")))
+            .filter(|e| {
+                let mut dpkg = e.packages.iter().filter(|p| p.manager == "dpkg");
+                dpkg.clone().count() > 1 && dpkg.all(|p| p.source.is_none())
+            })
+            .collect();
+        let Some(first) = without.first() else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = without
+            .iter()
+            .take(5)
+            .map(|e| format!("{} (line {})", e.resource, e.pos.line))
+            .collect();
+        if without.len() > 5 {
+            names.push(format!("and {} more", without.len() - 5));
+        }
+        vec![LoadError::at(
+            &self.path,
+            first.pos,
+            format!(
+                "no dpkg package of {} names its source package, and Debian advisories name source packages (glibc, not libc6): binary packages built from a source of another name match only where an advisory lists them; list with dpkg-query -W -f '${{Package}}\t${{Version}}\t${{source:Package}}\n', or give \"source\" in the JSON",
+                names.join(", ")
+            ),
+        )]
+    }
+}
+
 /// One `--inventory` argument: `FILE`, or `RESOURCE=FILE` / `RESOURCE@OS=FILE`
 /// for a raw listing that names its instance (and OS).
 #[derive(Clone, Debug, PartialEq, Eq)]
