@@ -518,6 +518,18 @@ fn format_inspector_writes_list_findings() {
         "Port 3306 is reachable from an Internet Gateway - TCP"
     );
     assert_eq!(db["severity"], "HIGH");
+    // What could not be decided and has no finding is beside the findings.
+    assert_eq!(
+        v["unknown"],
+        serde_json::json!([{
+            "policy": "db-port-not-internet-reachable", "resource": "Reporting",
+            "resource_type": "AWS::EC2::Instance",
+            "file": "fixtures/catalog/ec2-internet-reachable-port/cfn.yaml", "line": 115,
+            "message": "cannot be decided: whether TCP port 5432 (PostgreSQL) over IPv4 is reachable depends on values unknown before deployment: condition IsProd cannot be decided (--param Environment=VALUE) (line 86)"
+        }])
+    );
+    // The whole report, reviewed.
+    insta::assert_snapshot!("format_inspector", r.stdout);
 
     // A broken input is listed under `errors`: never an empty, clean list.
     let r = run(&[
@@ -534,6 +546,55 @@ fn format_inspector_writes_list_findings() {
         .as_str()
         .unwrap()
         .starts_with("cannot read the inventory"));
+}
+
+#[test]
+fn an_inventory_without_advisories_is_unknown_in_every_format() {
+    let inv = format!("{FIX}/inventory.json");
+    let r = run(&["scan", "--inventory", &inv, "--format", "inspector"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("warning: --inventory is given without --advisories"),
+        "{}",
+        r.stderr
+    );
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["findings"], serde_json::json!([]));
+    let unknown: Vec<(&str, u64, &str)> = v["unknown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["resource"].as_str().unwrap(),
+                u["line"].as_u64().unwrap(),
+                u["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let why = "cannot be decided: no advisories were given (--advisories DIR of OSV JSON files)";
+    let image = "registry.example.com/build@sha256:5f0c2e1b3a9d8c7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e";
+    assert_eq!(
+        unknown,
+        [
+            ("WebServer", 2, why),
+            ("ReportsDb", 8, why),
+            (image, 12, why),
+            ("LegacyHost", 16, why)
+        ]
+    );
+    // --fail-on-unknown makes it a failing gate.
+    let r = run(&[
+        "scan",
+        "--inventory",
+        &inv,
+        "--fail-on-unknown",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(json(&r)["summary"]["unknown"], 4);
 }
 
 #[test]
@@ -654,4 +715,82 @@ fn a_dpkg_listing_without_sources_warns() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn every_report_format_carries_package_results_and_inventory_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let bad = write(
+        d.path(),
+        "bad.json",
+        "{\"instances\": [\n  {\"resource\": \"X\"}\n]}\n",
+    );
+    let inv = format!("{FIX}/inventory.json");
+    let adv = format!("{FIX}/osv");
+    let out = |n: &str| d.path().join(n).to_string_lossy().into_owned();
+    let (sarif, junit, github, inspector) = (
+        out("r.sarif"),
+        out("r.xml"),
+        out("r.github"),
+        out("r.inspector.json"),
+    );
+    let r = run(&[
+        "scan",
+        "--inventory",
+        &inv,
+        "--inventory",
+        bad.to_str().unwrap(),
+        "--advisories",
+        &adv,
+        "--format",
+        "json",
+        "--sarif",
+        &sarif,
+        "--junit",
+        &junit,
+        "--github",
+        &github,
+        "--inspector",
+        &inspector,
+    ]);
+    // An unreadable inventory is an error (exit 2); the good one is still scanned.
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let read = |p: &str| std::fs::read_to_string(p).unwrap();
+    let msg = "WebServer: lodash 4.17.20 is affected by CVE-2021-23337 (GHSA-35jh-r3h4-6jhm); upgrade lodash to 4.17.21";
+    let err = "bad.json:2:3: instance entry: missing field `packages`";
+
+    let gh = read(&github);
+    assert!(
+        gh.contains(&format!(
+            "::error file={inv},line=5,col=5,title=deadbolt package-vulnerability (high)::{msg}"
+        )),
+        "{gh}"
+    );
+    assert!(gh.contains("bad.json,line=2,col=3,title=deadbolt input error::instance entry: missing field `packages`"), "{gh}");
+
+    let xml = read(&junit);
+    assert!(xml.contains(&format!("{inv}:5:5: {msg}")), "{xml}");
+    assert!(xml.contains(err), "{xml}");
+
+    let s: Value = serde_json::from_str(&read(&sarif)).unwrap();
+    let results = s["runs"][0]["results"].as_array().unwrap();
+    let lodash = results
+        .iter()
+        .find(|x| x["message"]["text"] == msg)
+        .expect("the lodash result in SARIF");
+    let region = &lodash["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(5), Some(5))
+    );
+    assert_eq!(lodash["level"], "error");
+    let notes = serde_json::to_string(&s["runs"][0]["invocations"]).unwrap();
+    assert!(notes.contains("missing field `packages`"), "{notes}");
+
+    let insp: Value = serde_json::from_str(&read(&inspector)).unwrap();
+    assert_eq!(insp["findings"].as_array().unwrap().len(), 6);
+    assert!(insp["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("instance entry: missing field `packages`"));
 }

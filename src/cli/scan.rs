@@ -74,6 +74,9 @@ pub struct ScanArgs {
     /// Also write the detections' GuardDuty findings to FILE.
     #[arg(long, value_name = "FILE", help_heading = "Extra reports")]
     pub guardduty: Option<PathBuf>,
+    /// Also write the Inspector findings (reachability, package vulnerabilities) to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Extra reports")]
+    pub inspector: Option<PathBuf>,
     /// Exit 1 when a failure has at least this severity. The default, low, leaves
     /// informational findings (such as a missing paid Shield Advanced protection)
     /// in the reports without failing the gate; `--fail-on info` fails on them too.
@@ -273,6 +276,7 @@ pub fn run_scan(a: ScanArgs) -> u8 {
         (&a.json, Format::Json),
         (&a.github, Format::Github),
         (&a.guardduty, Format::Guardduty),
+        (&a.inspector, Format::Inspector),
     ] {
         if let Some(path) = path {
             ok &= write_file(
@@ -434,6 +438,10 @@ fn read_packages(
         eprintln!(
             "warning: --advisories is given without --inventory: no packages to match them against"
         );
+    } else if a.advisories.is_empty() {
+        eprintln!(
+            "warning: --inventory is given without --advisories: every inventory entry is unknown (give --advisories DIR of OSV JSON files)"
+        );
     }
     let advisories = (!a.advisories.is_empty()).then(|| Advisories::load_many(&a.advisories));
     Some(deadbolt::inspector::packages::scan::PackageScan::new(
@@ -467,7 +475,7 @@ fn render(
         Format::Junit => report::junit::render(findings, &checked.policies, errors),
         Format::Github => report::github::render(findings, errors),
         Format::Guardduty => report::guardduty::render(findings, &checked.detections, errors),
-        Format::Inspector => report::inspector::render(findings, errors),
+        Format::Inspector => report::inspector::render(findings, &checked.policies, errors),
         Format::Human => {
             let stats = stats_line(outcome, checked.policies.len(), checked.detections.len());
             let opts = HumanOptions {

@@ -71,6 +71,25 @@ impl Policy {
     pub fn selects(&self, rtype: &str) -> bool {
         self.blocks.iter().any(|b| b.selects(rtype))
     }
+
+    /// Whether the policy calls a function `pred` accepts anywhere (so a report
+    /// can tell the policies of an engine, e.g. the Inspector ones).
+    pub fn calls(&self, pred: &dyn Fn(Func) -> bool) -> bool {
+        self.blocks.iter().any(|b| {
+            b.when.as_ref().is_some_and(|e| e.calls(pred))
+                || b.each.as_ref().is_some_and(|(_, e)| e.calls(pred))
+                || b.stmts.iter().any(|s| match s {
+                    Stmt::Let(_, e) => e.calls(pred),
+                    Stmt::Require { cond, message, .. } => {
+                        cond.calls(pred)
+                            || message.iter().flatten().any(|m| match m {
+                                MsgPart::Expr(e) => e.calls(pred),
+                                MsgPart::Text(_) => false,
+                            })
+                    }
+                })
+        })
+    }
 }
 
 /// A checked, compiled detection: a rule over log records.
@@ -273,6 +292,44 @@ pub enum Expr {
     Shared(Arc<Expr>),
     /// A predicate call: each argument is stored in its slot, then the body runs.
     Bind(Vec<(usize, Expr)>, Arc<Expr>),
+}
+
+impl Expr {
+    /// Whether the expression calls a function `pred` accepts. Recursion is
+    /// bounded by the parser's nesting limit; a shared body (a constant or a
+    /// predicate used several times) is walked once.
+    pub fn calls(&self, pred: &dyn Fn(Func) -> bool) -> bool {
+        self.calls_in(pred, &mut std::collections::HashSet::new())
+    }
+
+    fn calls_in(
+        &self,
+        pred: &dyn Fn(Func) -> bool,
+        seen: &mut std::collections::HashSet<*const Expr>,
+    ) -> bool {
+        let shared = |body: &Arc<Expr>, seen: &mut std::collections::HashSet<*const Expr>| {
+            seen.insert(Arc::as_ptr(body)) && body.calls_in(pred, seen)
+        };
+        match self {
+            Expr::Const(_) | Expr::Var(_) | Expr::Current | Expr::Agg(_) => false,
+            Expr::List(xs) => xs.iter().any(|x| x.calls_in(pred, seen)),
+            Expr::Call(f, args) => pred(*f) || args.iter().any(|x| x.calls_in(pred, seen)),
+            Expr::Field(x, _)
+            | Expr::Wildcard(x)
+            | Expr::Not(x)
+            | Expr::Neg(x)
+            | Expr::Matches(x, _)
+            | Expr::Test(x, _, _) => x.calls_in(pred, seen),
+            Expr::Index(a, b)
+            | Expr::Filter(a, b)
+            | Expr::Bin(_, a, b)
+            | Expr::Quant(_, _, a, b) => a.calls_in(pred, seen) || b.calls_in(pred, seen),
+            Expr::Shared(body) => shared(body, seen),
+            Expr::Bind(args, body) => {
+                args.iter().any(|(_, x)| x.calls_in(pred, seen)) || shared(body, seen)
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -129,7 +129,10 @@ impl Inventory {
     /// Parse the JSON shape. Every package keeps the line of its entry.
     pub fn parse(path: &str, text: &str) -> Result<Inventory, LoadError> {
         let err_at = |e: &serde_json::Error, base: Pos, what: &str| {
-            let pos = if e.line() == 0 {
+            // serde places a missing field at the object's end; the object's
+            // start names the entry that lacks it.
+            let missing = e.to_string().starts_with("missing field");
+            let pos = if e.line() == 0 || missing {
                 base
             } else if e.line() == 1 {
                 Pos::new(base.line, base.col + e.column() as u32 - 1)
