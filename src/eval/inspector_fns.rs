@@ -352,11 +352,7 @@ fn exposure_key(e: &Exposure) -> String {
 fn exposure_item(e: &Exposure, key: &str, file: &str, pos: Pos) -> It<'static> {
     let (b, en) = (e.ports.begin, e.ports.end);
     let services = e.services();
-    let service_text = if services.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", services.join(", "))
-    };
+    let service_text = named_services(&services);
     let path_text = e
         .path
         .iter()
@@ -403,11 +399,7 @@ fn exposure_item(e: &Exposure, key: &str, file: &str, pos: Pos) -> It<'static> {
             target_ports,
         } => {
             let target_services = ports::services(target_ports.begin, target_ports.end);
-            let named = if target_services.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", target_services.join(", "))
-            };
+            let named = named_services(&target_services);
             summary.push_str(&format!(
                 " through load balancer {load_balancer} to instance port {target_ports}{named}"
             ));
@@ -469,6 +461,21 @@ fn exposure_item(e: &Exposure, key: &str, file: &str, pos: Pos) -> It<'static> {
     m.push(entry("key", text(key, pos)));
     m.push(entry("finding", json_value(&e.finding(file), pos)));
     owned(m, pos)
+}
+
+/// ` (SSH, HTTP)` for a message; a wide range names its first few services
+/// and counts the rest (`services` lists them all).
+fn named_services(services: &[&str]) -> String {
+    const SHOWN: usize = 4;
+    match services.len() {
+        0 => String::new(),
+        n if n <= SHOWN + 1 => format!(" ({})", services.join(", ")),
+        n => format!(
+            " ({} and {} more recognised services)",
+            services[..SHOWN].join(", "),
+            n - SHOWN
+        ),
+    }
 }
 
 // ---- packages ----
@@ -645,4 +652,26 @@ fn unmatched_item(u: &Unmatched, pos: Pos) -> It<'static> {
         ],
         pos,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::named_services;
+
+    #[test]
+    fn wide_ranges_name_a_few_services() {
+        assert_eq!(named_services(&[]), "");
+        assert_eq!(named_services(&["SSH"]), " (SSH)");
+        let all = crate::inspector::ports::services(0, 65535);
+        assert!(all.len() > 20, "{all:?}");
+        assert_eq!(
+            named_services(&all),
+            format!(
+                " ({} and {} more recognised services)",
+                all[..4].join(", "),
+                all.len() - 4
+            )
+        );
+        assert_eq!(&all[..4], ["FTP", "SSH", "Telnet", "SMTP"]);
+    }
 }

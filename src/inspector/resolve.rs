@@ -104,6 +104,46 @@ impl<'t> CfnResolver<'t> {
         self
     }
 
+    /// `Fn::Split` of a known string; and of an EC2 resource's id
+    /// (`!Split [",", !GetAtt Sg.GroupId]`, a common way to make a one-item
+    /// list), which holds no delimiter that is not an id character: the list of
+    /// that one resource. Anything else goes to the fallback.
+    fn resolve_split(&self, v: &Value, arg: &Value, depth: usize) -> Resolved {
+        let Some([sep, text]) = arg.as_seq().and_then(|s| <&[Value; 2]>::try_from(s).ok()) else {
+            return Resolved::Unknown("Fn::Split needs [delimiter, string]".into());
+        };
+        let sep = match self.resolve_at(sep, depth + 1) {
+            Resolved::Known(Value {
+                node: Node::Str(s), ..
+            }) if !s.is_empty() => s,
+            Resolved::Unknown(r) => return Resolved::Unknown(r),
+            _ => return Resolved::Unknown("Fn::Split needs a delimiter string".into()),
+        };
+        match self.resolve_at(text, depth + 1) {
+            Resolved::Known(Value {
+                node: Node::Str(s),
+                pos,
+            }) => Resolved::Known(Value::new(
+                Node::Seq(s.split(sep.as_str()).map(|p| Value::str(p, pos)).collect()),
+                v.pos,
+            )),
+            Resolved::Resource { index, attribute }
+                if self.tpl.resources[index].rtype.starts_with("AWS::EC2::")
+                    && attribute.as_deref().is_none_or(|a| a.ends_with("Id"))
+                    && !sep
+                        .chars()
+                        .any(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+            {
+                Resolved::Known(Value::new(Node::Seq(vec![text.clone()]), v.pos))
+            }
+            Resolved::Unknown(r) => Resolved::Unknown(r),
+            _ => match &self.fallback {
+                Some(f) => f(v),
+                None => Resolved::Unknown("Fn::Split of a value known only at deploy time".into()),
+            },
+        }
+    }
+
     fn is_list_param(&self, name: &str) -> bool {
         self.tpl
             .parameters
@@ -201,6 +241,7 @@ impl<'t> CfnResolver<'t> {
                 }
             }
             "Fn::Cidr" => self.resolve_cidr(arg, v.pos, depth),
+            "Fn::Split" => self.resolve_split(v, arg, depth),
             "Fn::ImportValue" => Resolved::Unknown(
                 "the value is imported from another stack (Fn::ImportValue)".into(),
             ),
@@ -509,5 +550,48 @@ Resources:
         let gs = r.resolve_list(p.get("Gs").unwrap());
         assert_eq!(gs.len(), 2);
         assert!(matches!(&gs[1], Resolved::Known(v) if v.as_str() == Some("sg-2")));
+    }
+
+    #[test]
+    fn split_of_an_ec2_id_is_that_one_resource() {
+        let t = &load_source(
+            "t.yaml",
+            r#"
+Parameters:
+  Names: {Type: String, Default: "a,b"}
+Resources:
+  Sg: {Type: AWS::EC2::SecurityGroup, Properties: {GroupDescription: x}}
+  Feed: {Type: Custom::Feed, Properties: {ServiceToken: arn}}
+  I:
+    Type: AWS::EC2::Instance
+    Properties:
+      One: !Split [",", !GetAtt Sg.GroupId]
+      Known: !Split [",", !Ref Names]
+      Custom: !Split [",", !GetAtt Feed.Groups]
+      Dash: !Split ["-", !Ref Sg]
+"#,
+        )
+        .unwrap()[0];
+        let r = CfnResolver::new(t);
+        let p = t.resources[2].props.as_ref().unwrap();
+        assert_eq!(
+            r.resolve_list(p.get("One").unwrap()),
+            [Resolved::Resource {
+                index: 0,
+                attribute: Some("GroupId".into())
+            }]
+        );
+        let known = r.resolve_list(p.get("Known").unwrap());
+        assert!(
+            matches!(&known[..], [Resolved::Known(a), Resolved::Known(b)] if a.as_str() == Some("a") && b.as_str() == Some("b")),
+            "{known:?}"
+        );
+        // A custom resource's output may hold the delimiter; a dash is in every id.
+        for k in ["Custom", "Dash"] {
+            assert!(
+                matches!(r.resolve(p.get(k).unwrap()), Resolved::Unknown(_)),
+                "{k}"
+            );
+        }
     }
 }
