@@ -22,6 +22,7 @@ pub mod result;
 pub mod scan;
 pub mod schema;
 pub mod secrets;
+pub mod sql;
 pub mod suppress;
 pub mod terminal;
 pub mod waf;

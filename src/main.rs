@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use cli::check::{CheckArgs, ExplainArgs, ListArgs};
+use cli::compile::CompileArgs;
 use cli::diff::DiffArgs;
 use cli::kms::KmsArgs;
 use cli::scan::ScanArgs;
@@ -53,6 +54,8 @@ enum Command {
     Kms(KmsArgs),
     /// AWS WAFv2 web ACLs: evaluate requests as AWS WAF would.
     Waf(WafArgs),
+    /// Compile detections to SQL for DuckDB, Trino, Athena or Spark.
+    Compile(CompileArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Diff(a) => cli::diff::run_diff(a),
         Command::Kms(a) => cli::kms::run_kms(a),
         Command::Waf(a) => cli::waf::run_waf(a),
+        Command::Compile(a) => cli::compile::run_compile(a),
     };
     ExitCode::from(code)
 }

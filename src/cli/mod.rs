@@ -1,6 +1,7 @@
 //! Pieces shared by the verbs of the command line.
 
 pub mod check;
+pub mod compile;
 pub mod diff;
 pub mod kms;
 pub mod log_args;

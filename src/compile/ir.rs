@@ -111,6 +111,8 @@ pub struct Detection {
     pub tags: Vec<String>,
     pub file: String,
     pub line: u32,
+    /// The detection's id in its source, for diagnostics about the whole rule.
+    pub span: Span,
     pub source: crate::schema::logs::LogSource,
     /// `where`: which records count (slot 0 is the record).
     pub filter: Option<Expr>,

@@ -142,6 +142,7 @@ pub fn lower_detection(d: &ast::Detection, src: &str, file: &str, defs: &Defs) -
         tags: vec![],
         file: file.to_string(),
         line: line_of(src, d.span.start),
+        span: d.id.span,
         source,
         filter,
         lets,

@@ -84,6 +84,16 @@ impl IpSet {
     pub fn is_empty(&self) -> bool {
         self.v4.len() == 0 && self.v6.len() == 0
     }
+
+    /// The IPv4 ranges, merged, sorted, inclusive.
+    pub fn v4_ranges(&self) -> &[(u32, u32)] {
+        &self.v4.ranges
+    }
+
+    /// The IPv6 ranges, merged, sorted, inclusive.
+    pub fn v6_ranges(&self) -> &[(u128, u128)] {
+        &self.v6.ranges
+    }
 }
 
 /// A threat list (GuardDuty ThreatIntelSet TXT): addresses, networks and domains.
@@ -142,6 +152,11 @@ impl ThreatList {
 
     pub fn contains_ip(&self, ip: IpAddr) -> bool {
         self.ips.contains(ip)
+    }
+
+    /// The listed domains (normalised: lower case, no final dot).
+    pub fn domains(&self) -> impl Iterator<Item = &str> {
+        self.domains.iter().map(String::as_str)
     }
 
     /// Whether the domain or one of its parents (at a label boundary) is listed.

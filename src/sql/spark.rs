@@ -1,0 +1,73 @@
+//! Spark SQL (3.4 and later): Java regular expressions, backslash escapes in
+//! string literals, `collect_set` for distinct counts over windows. Spark has
+//! no JSON value type, so detections that read JSON documents are refused.
+
+use super::dialect::Dialect;
+
+pub struct Spark;
+
+impl Dialect for Spark {
+    /// Spark processes backslash escapes in string literals.
+    fn lit(&self, s: &str) -> String {
+        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+    }
+
+    fn ident(&self, name: &str) -> String {
+        format!("`{}`", name.replace('`', "``"))
+    }
+
+    fn regex_like(&self, s: &str, pattern: &str) -> String {
+        format!("({s} RLIKE {})", self.lit(pattern))
+    }
+
+    fn file_column(&self) -> String {
+        "input_file_name()".to_string()
+    }
+
+    fn varchar(&self) -> &'static str {
+        "STRING"
+    }
+
+    fn epoch_days(&self, ymd: &str) -> String {
+        format!("datediff(TRY_CAST({ymd} AS DATE), DATE'1970-01-01')")
+    }
+
+    /// `chr` is modulo 256 in Spark: other characters come from their UTF-8 bytes.
+    fn chr(&self, cp: u32) -> String {
+        if cp < 128 {
+            return format!("chr({cp})");
+        }
+        let c = char::from_u32(cp).unwrap_or('\u{fffd}');
+        let mut buf = [0u8; 4];
+        let hex: String = c
+            .encode_utf8(&mut buf)
+            .bytes()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        format!("decode(unhex('{hex}'), 'UTF-8')")
+    }
+
+    fn json_support(&self) -> Result<(), String> {
+        Err("Spark SQL has no JSON value type: get_json_object cannot tell a JSON string \"5\" from the number 5, or null from a missing member, which the detection's comparisons depend on".into())
+    }
+
+    fn array_len(&self, arr: &str) -> String {
+        format!("size({arr})")
+    }
+
+    fn entropy(&self, s: &str) -> String {
+        let p = format!("((length({s}) - length(replace({s}, db_c, ''))) / length({s}))");
+        format!(
+            "aggregate(array_distinct(regexp_extract_all({s}, '(?s).', 0)), CAST(0 AS DOUBLE), \
+             (db_acc, db_c) -> db_acc - {p} * log2({p}))"
+        )
+    }
+
+    fn count_distinct_over(&self, x: &str, over: &str) -> String {
+        format!("size(collect_set({x}) OVER ({over}))")
+    }
+
+    fn min_by(&self, v: &str, order: &[&str]) -> String {
+        format!("min_by({v}, struct({}))", order.join(", "))
+    }
+}
