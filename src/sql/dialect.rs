@@ -130,9 +130,17 @@ pub trait Dialect: Sync {
         format!("cardinality({arr})")
     }
 
-    /// Percent-decoding; the caller has checked that every escape is `%XX` of an ASCII byte.
+    /// Percent-decoding as `eval::funcs::url_decode`: `+` is a space, `%XX`
+    /// a byte, anything else after `%` kept as it is. The caller makes escapes
+    /// of bytes 0 and 0x80 and above unknown (they are UTF-8 decoding, which
+    /// the engines do differently). Each piece after a `%` starts with the
+    /// escape's two digits when it is one.
     fn url_decode(&self, s: &str) -> String {
-        format!("url_decode(replace({s}, '+', '%20'))")
+        let parts = format!("split(replace({s}, '+', ' '), '%')");
+        format!(
+            "(element_at({parts}, 1) || array_join(transform(slice({parts}, 2, cardinality({parts})), db_p -> {}), ''))",
+            decode_piece(self, "db_p")
+        )
     }
 
     /// Shannon entropy (bits per character) of a non-empty string.
@@ -153,6 +161,17 @@ pub trait Dialect: Sync {
     fn min_by(&self, v: &str, order: &[&str]) -> String {
         format!("min_by({v}, ROW({}))", order.join(", "))
     }
+}
+
+/// A piece of text after a `%`: its escape decoded, or `%` put back.
+pub fn decode_piece(dia: &(impl Dialect + ?Sized), p: &str) -> String {
+    let digit = |k: usize| format!("(strpos('0123456789abcdef', lower(substr({p}, {k}, 1))) - 1)");
+    format!(
+        "CASE WHEN {} THEN chr(CAST({} * 16 + {} AS INTEGER)) || substr({p}, 3) ELSE '%' || {p} END",
+        dia.regex_like(p, "\\A[0-7][0-9A-Fa-f]"),
+        digit(1),
+        digit(2)
+    )
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -67,6 +67,14 @@ impl Dialect for DuckDb {
         format!("list_filter({arr}, lambda {var}: {body})")
     }
 
+    fn url_decode(&self, s: &str) -> String {
+        let parts = format!("string_split(replace({s}, '+', ' '), '%')");
+        format!(
+            "({parts}[1] || array_to_string(list_transform({parts}[2:], lambda db_p: {}), ''))",
+            super::dialect::decode_piece(self, "db_p")
+        )
+    }
+
     fn array_len(&self, arr: &str) -> String {
         format!("len({arr})")
     }

@@ -501,13 +501,13 @@ impl<'a> Tr<'a> {
             Func::UrlDecode => {
                 let s = arg(self, 0)?;
                 let s = self.text_of(s)?;
-                // Decoded alike everywhere only when every escape is an ASCII byte.
+                let s = self.hoisted(s, "ud")?;
+                // Escapes of bytes beyond ASCII are UTF-8 decoding, done differently by each engine.
                 let odd = format!(
                     "COALESCE({}, FALSE)",
-                    self.dia
-                        .regex_like(&s.sql, "%(?:[^0-7]|[0-7][^0-9A-Fa-f]|[0-7]?\\z)")
+                    self.dia.regex_like(&s.sql, "%(?:[89A-Fa-f][0-9A-Fa-f]|00)")
                 );
-                self.unknowns.insert("a URL-encoded value has a malformed or non-ASCII %-escape, which the SQL engines decode differently".into());
+                self.unknowns.insert("a URL-encoded value has a %-escape of a non-ASCII byte or of NUL, which the SQL engines decode differently".into());
                 let sql = self.dia.url_decode(&s.sql);
                 let level = s.level;
                 Ok(Val::new(Ty::Str, sql, level).with_unk(or_unk(s.unk, Some(odd))))

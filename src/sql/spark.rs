@@ -51,6 +51,15 @@ impl Dialect for Spark {
         Err("Spark SQL has no JSON value type: get_json_object cannot tell a JSON string \"5\" from the number 5, or null from a missing member, which the detection's comparisons depend on".into())
     }
 
+    /// Spark's `split` takes a regular expression (`%` is none) and keeps trailing empty pieces.
+    fn url_decode(&self, s: &str) -> String {
+        let parts = format!("split(replace({s}, '+', ' '), '%', -1)");
+        format!(
+            "(element_at({parts}, 1) || array_join(transform(slice({parts}, 2, size({parts})), db_p -> {}), ''))",
+            super::dialect::decode_piece(self, "db_p")
+        )
+    }
+
     fn array_len(&self, arr: &str) -> String {
         format!("size({arr})")
     }
