@@ -162,3 +162,28 @@ fn athena_query_for_root_credential_usage() {
     let c = compile(&d, &Options::new(Target::Athena)).unwrap();
     insta::assert_snapshot!(c.sql);
 }
+
+#[test]
+fn spark_searches_collected_lists_and_keeps_the_filter_above_the_stages() {
+    let d = catalogue()
+        .into_iter()
+        .find(|d| d.id == "malicious-ip-flow")
+        .unwrap();
+    let c = compile(&d, &Options::new(Target::Spark)).unwrap();
+    // Each list once, as a one-row table joined to the records.
+    assert!(c
+        .sql
+        .contains("c0 AS (\n  SELECT (SELECT collect_list(named_struct('f', family"));
+    assert!(c
+        .sql
+        .contains("FROM vpc_flow_logs CROSS JOIN c0 CROSS JOIN c1"));
+    assert!(c.sql.contains("exists(db3_nets, db_n -> db_n.f = "));
+    assert!(c
+        .sql
+        .contains("WHERE hit AND t_ms IS NOT NULL AND db_barrier >= 0"));
+    assert!(!c.sql.contains("EXISTS (SELECT"));
+    // Elsewhere, a correlated EXISTS over the ranges.
+    let t = compile(&d, &Options::new(Target::Trino)).unwrap();
+    assert!(t.sql.contains("EXISTS (SELECT 1 FROM deadbolt_networks db_n WHERE db_n.kind = 'threat' AND db_n.list_name = 'ips'"));
+    assert!(t.sql.contains("db_n.kind = 'trusted'"));
+}

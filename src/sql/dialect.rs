@@ -39,6 +39,11 @@ pub trait Dialect: Sync {
         "\"$path\"".to_string()
     }
 
+    /// 1-based position of `needle` in `hay`, 0 when absent.
+    fn strpos(&self, hay: &str, needle: &str) -> String {
+        format!("strpos({hay}, {needle})")
+    }
+
     fn varchar(&self) -> &'static str {
         "VARCHAR"
     }
@@ -157,15 +162,84 @@ pub trait Dialect: Sync {
         format!("cardinality(array_distinct(filter(array_agg({x}) OVER ({over}), db_v -> db_v IS NOT NULL)))")
     }
 
+    /// Whether (family, hi, lo) is in one of the list's ranges.
+    fn in_networks(
+        &self,
+        table: &str,
+        kind: &str,
+        name: &str,
+        fam: &str,
+        hi: &str,
+        lo: &str,
+    ) -> String {
+        format!(
+            "EXISTS (SELECT 1 FROM {table} db_n WHERE db_n.kind = {kind} AND db_n.list_name = {name} AND db_n.family = {fam} \
+             AND ({}))",
+            range_test("db_n.start_hi", "db_n.start_lo", "db_n.end_hi", "db_n.end_lo", hi, lo)
+        )
+    }
+
+    /// Whether the (normalised) domain or one of its parents is in the list.
+    fn in_domains(&self, table: &str, kind: &str, name: &str, dom: &str) -> String {
+        format!(
+            "EXISTS (SELECT 1 FROM {table} db_d WHERE db_d.kind = {kind} AND db_d.list_name = {name} AND ({}))",
+            suffix_test(dom, "db_d.domain")
+        )
+    }
+
+    /// For engines that search lists as arrays: the one-row query that
+    /// collects a list's ranges into a column.
+    fn collected_networks(&self, _table: &str, _kind: &str, _name: &str) -> Option<String> {
+        None
+    }
+
+    fn in_network_array(&self, _col: &str, _fam: &str, _hi: &str, _lo: &str) -> String {
+        String::new()
+    }
+
+    fn collected_domains(&self, _table: &str, _kind: &str, _name: &str) -> Option<String> {
+        None
+    }
+
+    fn in_domain_array(&self, _col: &str, _dom: &str) -> String {
+        String::new()
+    }
+
+    fn list_given(&self, table: &str, kind: &str, name: &str) -> String {
+        format!("EXISTS (SELECT 1 FROM {table} db_l WHERE db_l.kind = {kind} AND db_l.list_name = {name})")
+    }
+
+    /// A column, and a condition over it that always holds, that keep the
+    /// engine from pushing the record filter down through the stages, if it
+    /// would (inlining every stage's expressions into the next).
+    fn filter_barrier(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
     /// The value of `v` at the row with the smallest `order` (a list of columns).
     fn min_by(&self, v: &str, order: &[&str]) -> String {
         format!("min_by({v}, ROW({}))", order.join(", "))
     }
 }
 
+/// `start <= (hi, lo) <= end`, comparing the upper halves first.
+pub fn range_test(sh: &str, sl: &str, eh: &str, el: &str, hi: &str, lo: &str) -> String {
+    format!("({hi} > {sh} OR ({hi} = {sh} AND {lo} >= {sl})) AND ({hi} < {eh} OR ({hi} = {eh} AND {lo} <= {el}))")
+}
+
+/// The domain is `d` or ends in `.d`.
+pub fn suffix_test(dom: &str, d: &str) -> String {
+    format!("{dom} = {d} OR (length({dom}) > length({d}) AND substr({dom}, length({dom}) - length({d})) = '.' || {d})")
+}
+
 /// A piece of text after a `%`: its escape decoded, or `%` put back.
 pub fn decode_piece(dia: &(impl Dialect + ?Sized), p: &str) -> String {
-    let digit = |k: usize| format!("(strpos('0123456789abcdef', lower(substr({p}, {k}, 1))) - 1)");
+    let digit = |k: usize| {
+        format!(
+            "({} - 1)",
+            dia.strpos("'0123456789abcdef'", &format!("lower(substr({p}, {k}, 1))"))
+        )
+    };
     format!(
         "CASE WHEN {} THEN chr(CAST({} * 16 + {} AS INTEGER)) || substr({p}, 3) ELSE '%' || {p} END",
         dia.regex_like(p, "\\A[0-7][0-9A-Fa-f]"),

@@ -402,7 +402,7 @@ impl<'a> Tr<'a> {
                 let sql = match f {
                     Func::StartsWith => format!("(length({a}) >= length({b}) AND substr({a}, 1, length({b})) = {b})", a = a.sql, b = b.sql),
                     Func::EndsWith => format!("(length({a}) >= length({b}) AND substr({a}, length({a}) - length({b}) + 1) = {b})", a = a.sql, b = b.sql),
-                    _ => format!("(strpos({}, {}) > 0)", a.sql, b.sql),
+                    _ => format!("({} > 0)", self.dia.strpos(&a.sql, &b.sql)),
                 };
                 let c = Cond::known(format!("COALESCE({sql}, FALSE)"), level);
                 Ok(bool_val(guard(&or_unk(a.unk, b.unk), c)))
@@ -542,9 +542,10 @@ impl<'a> Tr<'a> {
                     format!("split_part({}, '.', 1)", t.sql)
                 } else {
                     let x = &t.sql;
+                    let dot = self.dia.strpos(x, "'.'");
                     format!(
-                        "(CASE WHEN strpos({x}, '.') > 0 THEN {} END)",
-                        lower_ascii(&format!("substr({x}, strpos({x}, '.') + 1)"))
+                        "(CASE WHEN {dot} > 0 THEN {} END)",
+                        lower_ascii(&format!("substr({x}, {dot} + 1)"))
                     )
                 };
                 let level = t.level;
@@ -561,7 +562,10 @@ impl<'a> Tr<'a> {
                         (
                             ip,
                             s.unk.clone(),
-                            Some(format!("COALESCE(strpos({}, '/') > 0, FALSE)", s.sql)),
+                            Some(format!(
+                                "COALESCE({} > 0, FALSE)",
+                                self.dia.strpos(&s.sql, "'/'")
+                            )),
                         )
                     }
                 };
@@ -643,9 +647,11 @@ impl<'a> Tr<'a> {
         let level = v.level;
         match &v.ty {
             Ty::Str => Ok(v),
-            Ty::Missing | Ty::Null => {
-                Ok(Val::lit(Ty::Missing, "CAST(NULL AS VARCHAR)").with_unk(v.unk))
-            }
+            Ty::Missing | Ty::Null => Ok(Val::lit(
+                Ty::Missing,
+                format!("CAST(NULL AS {})", self.dia.varchar()),
+            )
+            .with_unk(v.unk)),
             Ty::Num { int: true, .. } => {
                 Ok(Val::new(Ty::Str, self.dia.cast_text(&v.sql), level).with_unk(v.unk))
             }
@@ -1134,7 +1140,7 @@ impl<'a> Tr<'a> {
             Ty::Str => {
                 let t = self.text_of(a)?;
                 let level = t.level.max(b.level);
-                let c = Cond::known(format!("COALESCE(strpos({}, {}) > 0, FALSE)", b.sql, t.sql), level);
+                let c = Cond::known(format!("COALESCE({} > 0, FALSE)", self.dia.strpos(&b.sql, &t.sql)), level);
                 Ok(guard(&or_unk(t.unk, b.unk), c))
             }
             _ => Err("`in` anything but a list, a threat list, aws_ip_ranges() or a string is not translated to SQL".into()),
@@ -1150,12 +1156,12 @@ impl<'a> Tr<'a> {
             Ty::Ip(ip) => {
                 let mut sql = format!(
                     "COALESCE({}, FALSE)",
-                    net::in_networks(dia, &tables.networks, kind, name, ip)
+                    net::in_networks(self.st, dia, &tables.networks, kind, name, ip)
                 );
                 if trusted {
                     sql = format!(
                         "({sql} AND NOT COALESCE({}, FALSE))",
-                        net::in_networks(dia, &tables.networks, "trusted", "trusted", ip)
+                        net::in_networks(self.st, dia, &tables.networks, "trusted", "trusted", ip)
                     );
                 }
                 Ok((sql, ip.level))
@@ -1168,14 +1174,14 @@ impl<'a> Tr<'a> {
                 let ip = net::hoist_ip(self.st, dia, &t, level);
                 // Text is an address when it parses as one, else a domain.
                 let text_in = |st: &mut Stages, kind: &str, name: &str, domains: bool| {
-                    let by_ip = net::in_networks(dia, &tables.networks, kind, name, &ip);
+                    let by_ip = net::in_networks(st, dia, &tables.networks, kind, name, &ip);
                     if domains {
                         let d = net::hoist_domain(st, dia, &t, level);
                         (
                             format!(
                                 "COALESCE(CASE WHEN {} THEN {by_ip} ELSE {} END, FALSE)",
                                 ip.ok(),
-                                net::in_domains(dia, &tables.domains, kind, name, &d)
+                                net::in_domains(st, dia, &tables.domains, kind, name, &d)
                             ),
                             d.level.max(ip.level),
                         )

@@ -247,11 +247,20 @@ fn build(d: &Detection, opts: &Options) -> Result<Compiled, String> {
     rec_cols.push(format!("{resource} AS res"));
     rec_cols.push(format!("{key_text} AS db_key"));
     rec_cols.extend(inputs);
+    let barrier = match dia.filter_barrier() {
+        Some((col, cond)) => {
+            rec_cols.push(col.to_string());
+            cond
+        }
+        None => "",
+    };
     ctes.push(format!(
         "rec AS (\n  SELECT\n    {}\n  FROM {last}\n)",
         rec_cols.join(",\n    ")
     ));
-    ctes.push("m AS (\n  SELECT *\n  FROM rec\n  WHERE hit AND t_ms IS NOT NULL\n)".to_string());
+    ctes.push(format!(
+        "m AS (\n  SELECT *\n  FROM rec\n  WHERE hit AND t_ms IS NOT NULL{barrier}\n)"
+    ));
     let min_by = |v: &str| dia.min_by(v, &["t_ms", "src_file"]);
     ctes.extend(window::ctes(&window::WindowSpec {
         group,
@@ -260,10 +269,9 @@ fn build(d: &Detection, opts: &Options) -> Result<Compiled, String> {
         alert,
         min_by: &min_by,
     }));
-    ctes.push(
-        "u AS (\n  SELECT src_file, count(*) AS n\n  FROM rec\n  WHERE hit IS NULL OR (hit AND t_ms IS NULL)\n  GROUP BY src_file\n)"
-            .into(),
-    );
+    ctes.push(format!(
+        "u AS (\n  SELECT src_file, count(*) AS n\n  FROM rec\n  WHERE (hit IS NULL OR (hit AND t_ms IS NULL)){barrier}\n  GROUP BY src_file\n)"
+    ));
     let mut reasons = unknowns;
     reasons.push("the record has no event time (or it is not an RFC 3339 time)".into());
     let reason = dia.lit(&format!("cannot be decided: {}", reasons.join("; or ")));
@@ -328,7 +336,7 @@ fn key_part(tr: &mut Tr<'_>, v: Val) -> Result<(String, String), String> {
         }
         Ty::Missing | Ty::Null => Ok((
             "CAST(NULL AS BIGINT)".into(),
-            "CAST(NULL AS VARCHAR)".into(),
+            format!("CAST(NULL AS {})", tr.dia.varchar()),
         )),
         _ => Err(
             "grouping by anything but text, an address or a whole number is not translated to SQL"
@@ -349,7 +357,7 @@ fn distinct_input(tr: &mut Tr<'_>, v: Val) -> Result<String, String> {
             let t = tr.text_of(v.clone())?;
             Ok(absent(t.sql, &v))
         }
-        Ty::Missing | Ty::Null => Ok("CAST(NULL AS VARCHAR)".into()),
+        Ty::Missing | Ty::Null => Ok(format!("CAST(NULL AS {})", tr.dia.varchar())),
         _ => Err(
             "count_distinct of anything but a number, text or an address is not translated to SQL"
                 .into(),

@@ -109,7 +109,7 @@ pub fn hoist_ip(st: &mut Stages, dia: &dyn Dialect, input: &str, level: usize) -
         &c("c"),
         format!("length({x}) - length(replace({x}, ':', ''))"),
     );
-    st.add(a, &c("d"), format!("strpos({x}, '.') > 0"));
+    st.add(a, &c("d"), format!("{} > 0", dia.strpos(&x, "'.'")));
     let (v4, v6, colons, dotted) = (c("v4"), c("v6"), c("c"), c("d"));
     // `::` at either end gets a zero group beside it, so it always sits between groups.
     st.add(
@@ -123,7 +123,8 @@ pub fn hoist_ip(st: &mut Stages, dia: &dyn Dialect, input: &str, level: usize) -
         a + 2,
         &c("e"),
         format!(
-            "CASE WHEN strpos({z}, '::') > 0 THEN replace({z}, '::', ':' || substr('0:0:0:0:0:0:0:0:', 1, 2 * (8 - {colons} - (CASE WHEN {dotted} THEN 1 ELSE 0 END)))) ELSE {z} END"
+            "CASE WHEN {} > 0 THEN replace({z}, '::', ':' || substr('0:0:0:0:0:0:0:0:', 1, 2 * (8 - {colons} - (CASE WHEN {dotted} THEN 1 ELSE 0 END)))) ELSE {z} END",
+            dia.strpos(&z, "'::'")
         ),
     );
     let e = c("e");
@@ -146,7 +147,7 @@ pub fn hoist_ip(st: &mut Stages, dia: &dyn Dialect, input: &str, level: usize) -
     }
     for i in 1..=8 {
         let t = c(&format!("t{i}"));
-        let hex = hexval(&t);
+        let hex = hexval(dia, &t);
         let sql = match i {
             7 => format!(
                 "CASE WHEN {dotted} THEN {} * 256 + {} ELSE {hex} END",
@@ -228,9 +229,9 @@ pub fn hoist_ip(st: &mut Stages, dia: &dyn Dialect, input: &str, level: usize) -
     let all: Vec<String> = (1..=8).map(h).collect();
     let byte = |i: usize, high: bool| {
         if high {
-            format!("CAST(CAST(floor({} / 256e0) AS BIGINT) AS VARCHAR)", n(i))
+            dia.cast_text(&format!("CAST(floor({} / 256e0) AS BIGINT)", n(i)))
         } else {
-            format!("CAST({} % 256 AS VARCHAR)", n(i))
+            dia.cast_text(&format!("{} % 256", n(i)))
         }
     };
     st.add(
@@ -273,10 +274,17 @@ pub fn hoist_ip(st: &mut Stages, dia: &dyn Dialect, input: &str, level: usize) -
 }
 
 /// The value of one to four hex digits (validated by the pattern).
-fn hexval(t: &str) -> String {
+fn hexval(dia: &dyn Dialect, t: &str) -> String {
     let padded = format!("lpad({t}, 4, '0')");
-    let digit =
-        |k: usize| format!("(strpos('0123456789abcdef', lower(substr({padded}, {k}, 1))) - 1)");
+    let digit = |k: usize| {
+        format!(
+            "({} - 1)",
+            dia.strpos(
+                "'0123456789abcdef'",
+                &format!("lower(substr({padded}, {k}, 1))")
+            )
+        )
+    };
     format!(
         "({} * 4096 + {} * 256 + {} * 16 + {})",
         digit(1),
@@ -371,47 +379,52 @@ pub fn hoist_domain(st: &mut Stages, dia: &dyn Dialect, trimmed: &str, level: us
 }
 
 /// Whether the address is in a list's ranges (`kind`, `name`).
-pub fn in_networks(dia: &dyn Dialect, table: &str, kind: &str, name: &str, ip: &IpCols) -> String {
+pub fn in_networks(
+    st: &mut Stages,
+    dia: &dyn Dialect,
+    table: &str,
+    kind: &str,
+    name: &str,
+    ip: &IpCols,
+) -> String {
     let (fam, hi, lo) = (
         format!("{}_mfam", ip.p),
         format!("{}_mhi", ip.p),
         format!("{}_mlo", ip.p),
     );
-    format!(
-        "EXISTS (SELECT 1 FROM {table} db_n WHERE db_n.kind = {} AND db_n.list_name = {} AND db_n.family = {fam} \
-         AND ({hi} > db_n.start_hi OR ({hi} = db_n.start_hi AND {lo} >= db_n.start_lo)) \
-         AND ({hi} < db_n.end_hi OR ({hi} = db_n.end_hi AND {lo} <= db_n.end_lo)))",
-        dia.lit(kind),
-        dia.lit(name)
-    )
+    let (kind, name) = (dia.lit(kind), dia.lit(name));
+    match dia.collected_networks(table, &kind, &name) {
+        Some(query) => {
+            let col = st.constant(&query, "nets");
+            dia.in_network_array(&col, &fam, &hi, &lo)
+        }
+        None => dia.in_networks(table, &kind, &name, &fam, &hi, &lo),
+    }
 }
 
 /// Whether the domain, or a parent at a label boundary, is in a list.
 pub fn in_domains(
+    st: &mut Stages,
     dia: &dyn Dialect,
     table: &str,
     kind: &str,
     name: &str,
     d: &DomainCols,
 ) -> String {
-    let n = d.name();
-    format!(
-        "({} AND EXISTS (SELECT 1 FROM {table} db_d WHERE db_d.kind = {} AND db_d.list_name = {} \
-         AND ({n} = db_d.domain OR (length({n}) > length(db_d.domain) \
-         AND substr({n}, length({n}) - length(db_d.domain)) = '.' || db_d.domain))))",
-        d.ok(),
-        dia.lit(kind),
-        dia.lit(name)
-    )
+    let (kind, name) = (dia.lit(kind), dia.lit(name));
+    let test = match dia.collected_domains(table, &kind, &name) {
+        Some(query) => {
+            let col = st.constant(&query, "doms");
+            dia.in_domain_array(&col, &d.name())
+        }
+        None => dia.in_domains(table, &kind, &name, &d.name()),
+    };
+    format!("({} AND {test})", d.ok())
 }
 
 /// Whether the list was given to the run.
 pub fn list_given(dia: &dyn Dialect, table: &str, kind: &str, name: &str) -> String {
-    format!(
-        "EXISTS (SELECT 1 FROM {table} db_l WHERE db_l.kind = {} AND db_l.list_name = {})",
-        dia.lit(kind),
-        dia.lit(name)
-    )
+    dia.list_given(table, &dia.lit(kind), &dia.lit(name))
 }
 
 /// `is_private_ip` of a parsed address: RFC 1918, loopback, link-local,

@@ -15,6 +15,8 @@ pub struct Stages {
     ips: HashMap<String, IpCols>,
     domains: HashMap<String, DomainCols>,
     values: HashMap<String, (String, usize)>,
+    /// One-row queries joined to every record, by query: (CTE, column).
+    constants: Vec<(String, String, String)>,
 }
 
 impl Stages {
@@ -45,6 +47,17 @@ impl Stages {
         v
     }
 
+    /// A one-row query (a collected list) as a column of every record.
+    pub fn constant(&mut self, query: &str, what: &str) -> String {
+        if let Some((_, _, col)) = self.constants.iter().find(|(q, _, _)| q == query) {
+            return col.clone();
+        }
+        let col = self.fresh(what);
+        let cte = format!("c{}", self.constants.len());
+        self.constants.push((query.to_string(), cte, col.clone()));
+        col
+    }
+
     pub fn cached_ip(&self, key: &str) -> Option<IpCols> {
         self.ips.get(key).cloned()
     }
@@ -66,7 +79,16 @@ impl Stages {
         base: &[(String, String)],
         validity: Option<&str>,
     ) -> (Vec<String>, String) {
-        let mut ctes = Vec::new();
+        let mut ctes: Vec<String> = self
+            .constants
+            .iter()
+            .map(|(q, cte, col)| format!("{cte} AS (\n  SELECT ({q}) AS {col}\n)"))
+            .collect();
+        let joined: String = self
+            .constants
+            .iter()
+            .map(|(_, cte, _)| format!(" CROSS JOIN {cte}"))
+            .collect();
         let n = self.cols.len().max(1);
         for k in 0..n {
             let mut cols: Vec<String> = Vec::new();
@@ -77,7 +99,7 @@ impl Stages {
                 cols.extend(stage.iter().map(|(name, sql)| format!("{sql} AS {name}")));
             }
             let from = if k == 0 {
-                table.to_string()
+                format!("{table}{joined}")
             } else {
                 format!("s{}", k - 1)
             };

@@ -20,6 +20,10 @@ impl Dialect for Spark {
         format!("({s} RLIKE {})", self.lit(pattern))
     }
 
+    fn strpos(&self, hay: &str, needle: &str) -> String {
+        format!("instr({hay}, {needle})")
+    }
+
     fn file_column(&self) -> String {
         "input_file_name()".to_string()
     }
@@ -58,6 +62,48 @@ impl Dialect for Spark {
             "(element_at({parts}, 1) || array_join(transform(slice({parts}, 2, size({parts})), db_p -> {}), ''))",
             super::dialect::decode_piece(self, "db_p")
         )
+    }
+
+    /// Correlated subqueries in a projection become joins that Spark runs
+    /// slowly, and subqueries cannot sit in lambdas: each list is collected
+    /// once into a one-row table joined to the records, and searched per record.
+    fn collected_networks(&self, table: &str, kind: &str, name: &str) -> Option<String> {
+        Some(format!(
+            "SELECT collect_list(named_struct('f', family, 'sh', start_hi, 'sl', start_lo, 'eh', end_hi, 'el', end_lo)) \
+             FROM {table} WHERE kind = {kind} AND list_name = {name}"
+        ))
+    }
+
+    fn in_network_array(&self, col: &str, fam: &str, hi: &str, lo: &str) -> String {
+        format!(
+            "exists({col}, db_n -> db_n.f = {fam} AND ({}))",
+            super::dialect::range_test("db_n.sh", "db_n.sl", "db_n.eh", "db_n.el", hi, lo)
+        )
+    }
+
+    fn collected_domains(&self, table: &str, kind: &str, name: &str) -> Option<String> {
+        Some(format!(
+            "SELECT collect_list(domain) FROM {table} WHERE kind = {kind} AND list_name = {name}"
+        ))
+    }
+
+    fn in_domain_array(&self, col: &str, dom: &str) -> String {
+        format!(
+            "exists({col}, db_d -> {})",
+            super::dialect::suffix_test(dom, "db_d")
+        )
+    }
+
+    fn list_given(&self, table: &str, kind: &str, name: &str) -> String {
+        format!("((SELECT count(*) FROM {table} WHERE kind = {kind} AND list_name = {name}) > 0)")
+    }
+
+    /// Spark pushes a filter through projections by substituting their
+    /// aliases, without regard to cost: over the address stages that inlines
+    /// each stage into the next, megabytes of expression. A non-deterministic
+    /// filter over a column of the record stage stops it there.
+    fn filter_barrier(&self) -> Option<(&'static str, &'static str)> {
+        Some(("rand() AS db_barrier", " AND db_barrier >= 0"))
     }
 
     fn array_len(&self, arr: &str) -> String {
