@@ -66,7 +66,7 @@ impl Target {
             Target::DuckDb => "DuckDB",
             Target::Trino => "Trino",
             Target::Athena => "Amazon Athena (engine version 3)",
-            Target::Spark => "Spark SQL (3.4 or later)",
+            Target::Spark => "Spark SQL (4.0 or later)",
         }
     }
 }

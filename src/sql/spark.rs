@@ -1,8 +1,8 @@
-//! Spark SQL (3.4 and later): Java regular expressions, backslash escapes in
-//! string literals, `collect_set` for distinct counts over windows. Spark has
-//! no JSON value type, so detections that read JSON documents are refused.
+//! Spark SQL (4.0 and later, for VARIANT): Java regular expressions,
+//! backslash escapes in string literals, `collect_set` for distinct counts
+//! over windows, `instr` for `strpos`.
 
-use super::dialect::Dialect;
+use super::dialect::{Dialect, JsonKind};
 
 pub struct Spark;
 
@@ -51,8 +51,54 @@ impl Dialect for Spark {
         format!("decode(unhex('{hex}'), 'UTF-8')")
     }
 
-    fn json_support(&self) -> Result<(), String> {
-        Err("Spark SQL has no JSON value type: get_json_object cannot tell a JSON string \"5\" from the number 5, or null from a missing member, which the detection's comparisons depend on".into())
+    /// JSON documents as Spark 4's VARIANT: kinds by `schema_of_variant`,
+    /// members and elements by `try_variant_get`. A document with a repeated
+    /// key does not parse (`try_parse_json`): unknown, where the native
+    /// engine reads the first.
+    fn json_parse(&self, text: &str) -> String {
+        format!("try_parse_json({text})")
+    }
+
+    fn json_member(&self, j: &str, key: &str) -> String {
+        format!("try_variant_get({j}, '$.{key}')")
+    }
+
+    fn json_index(&self, j: &str, i: usize) -> String {
+        format!("try_variant_get({j}, '$[{i}]')")
+    }
+
+    fn json_is(&self, j: &str, kind: JsonKind) -> String {
+        let t = format!("schema_of_variant({j})");
+        match kind {
+            JsonKind::String => format!("{t} = 'STRING'"),
+            JsonKind::Bool => format!("{t} = 'BOOLEAN'"),
+            JsonKind::Null => format!("{t} = 'VOID'"),
+            JsonKind::Array => format!("{t} LIKE 'ARRAY%'"),
+            JsonKind::Object => format!("{t} LIKE 'OBJECT%'"),
+            JsonKind::Number => format!(
+                "({t} NOT IN ('STRING', 'BOOLEAN', 'VOID') AND {t} NOT LIKE 'ARRAY%' AND {t} NOT LIKE 'OBJECT%')"
+            ),
+        }
+    }
+
+    fn json_scalar(&self, j: &str) -> String {
+        format!("try_variant_get({j}, '$', 'string')")
+    }
+
+    fn json_text(&self, j: &str) -> String {
+        format!("to_json({j})")
+    }
+
+    fn json_elements(&self, j: &str) -> String {
+        format!("try_variant_get({j}, '$', 'array<variant>')")
+    }
+
+    fn json_singleton(&self, j: &str) -> String {
+        format!("array({j})")
+    }
+
+    fn json_empty_array(&self) -> String {
+        "CAST(array() AS array<variant>)".to_string()
     }
 
     /// Spark's `split` takes a regular expression (`%` is none) and keeps trailing empty pieces.
