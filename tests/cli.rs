@@ -1,6 +1,8 @@
 //! The command line end to end: exit codes, formats, and bad inputs that must give
 //! a clear error (file, line, what was expected) and exit 2 — never a panic.
 
+mod common;
+use common::Run;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -19,19 +21,9 @@ fn write(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
     p
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn run(args: &[&str]) -> Run {
     let out = deadbolt().args(args).output().expect("runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(out)
 }
 
 fn json(r: &Run) -> serde_json::Value {

@@ -1,26 +1,8 @@
 //! `deadbolt compile` end to end: what it writes, exit codes, refusals shown
 //! in the policy's source, bad arguments.
 
-use assert_cmd::Command;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Run {
-    let out = Command::cargo_bin("deadbolt")
-        .expect("binary built")
-        .args(args)
-        .output()
-        .expect("runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+mod common;
+use common::run;
 
 const LISTS: [&str; 10] = [
     "--threat-list",

@@ -2,16 +2,12 @@
 //! while the rest is still scanned, logs on standard input, `--format guardduty`,
 //! missing lists in every format, and `deadbolt diff` over a log corpus.
 
+mod common;
+use common::Run;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 fn run_with(args: &[&str], stdin: Option<Vec<u8>>) -> Run {
     let mut cmd = Command::cargo_bin("deadbolt").expect("binary built");
@@ -23,11 +19,7 @@ fn run_with(args: &[&str], stdin: Option<Vec<u8>>) -> Run {
         cmd.write_stdin(bytes);
     }
     let out = cmd.output().expect("runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(out)
 }
 
 fn run(args: &[&str]) -> Run {

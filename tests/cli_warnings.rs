@@ -2,15 +2,11 @@
 //! never changing the exit code of a scan or a test run; `check
 //! --deny-warnings` turns them into exit 1.
 
+mod common;
+use common::Run;
 use std::path::Path;
 
 use assert_cmd::Command;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 fn run(dir: &Path, args: &[&str]) -> Run {
     let out = Command::cargo_bin("deadbolt")
@@ -20,11 +16,7 @@ fn run(dir: &Path, args: &[&str]) -> Run {
         .args(args)
         .output()
         .expect("runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(out)
 }
 
 const POLICY: &str = r#"policy volumes-encrypted {

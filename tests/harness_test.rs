@@ -1,15 +1,11 @@
 //! `deadbolt test`: expectations, snapshots (new, matching, differing, updated,
 //! hand-broken), coverage, JUnit output, and errors in test files.
 
+mod common;
+use common::Run;
 use std::path::Path;
 
 use assert_cmd::Command;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 fn deadbolt(dir: &Path, args: &[&str]) -> Run {
     let out = Command::cargo_bin("deadbolt")
@@ -18,11 +14,7 @@ fn deadbolt(dir: &Path, args: &[&str]) -> Run {
         .args(args)
         .output()
         .expect("runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(out)
 }
 
 const POLICY: &str = r#"policy vol-enc {

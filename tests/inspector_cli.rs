@@ -3,31 +3,13 @@
 //! exit 2), `--format inspector`, and the language functions on template
 //! instances.
 
+mod common;
+use common::{run, Run};
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 const FIX: &str = "fixtures/catalog/package-vulnerability";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Run {
-    let out = Command::cargo_bin("deadbolt")
-        .expect("binary built")
-        .args(args)
-        .output()
-        .expect("runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 fn json(r: &Run) -> Value {
     serde_json::from_str(&r.stdout)

@@ -1,15 +1,11 @@
 //! Inline skips, waivers and baselines through the CLI, and several report
 //! formats from one run.
 
+mod common;
+use common::Run;
 use std::path::Path;
 
 use assert_cmd::Command;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 fn deadbolt(dir: &Path, args: &[&str]) -> Run {
     let out = Command::cargo_bin("deadbolt")
@@ -19,11 +15,7 @@ fn deadbolt(dir: &Path, args: &[&str]) -> Run {
         .args(args)
         .output()
         .expect("runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(out)
 }
 
 /// (resource, status, skip_reason) of the ebs-volume-encryption results.

@@ -1,26 +1,8 @@
 //! `deadbolt waf eval` end to end: the worked example's output, JSON, replaying
 //! WAF logs (plain and gzip) with --compare, and errors that exit 2.
 
-use assert_cmd::Command;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Run {
-    let out = Command::cargo_bin("deadbolt")
-        .expect("binary built")
-        .args(args)
-        .output()
-        .expect("runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+mod common;
+use common::run;
 
 const SHOP: &str = "fixtures/waf/acl/shop.yaml";
 const MIXED: &str = "fixtures/waf/requests/mixed.jsonl";

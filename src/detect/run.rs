@@ -136,6 +136,7 @@ pub fn run(
                 continue;
             }
             let key = (di, fi as u32);
+            let n = all.records.get(&key.1).copied().unwrap_or(0);
             if let Some((count, line, reason)) = undecided.get(&key) {
                 let records = if *count == 1 {
                     "1 record".to_string()
@@ -149,7 +150,7 @@ pub fn run(
                     *line,
                     format!("cannot be decided for {records}: {reason}"),
                 ));
-            } else if all.records.get(&key.1).copied().unwrap_or(0) == 0 {
+            } else if n == 0 {
                 // Nothing was read: not a pass, whatever the reason (an empty
                 // file, a header or format that made every line an error).
                 out.findings.push(file_result(
@@ -160,7 +161,6 @@ pub fn run(
                     "no record of this file could be read, so nothing was checked".to_string(),
                 ));
             } else if !alerted.contains(&key) {
-                let n = all.records.get(&key.1).copied().unwrap_or(0);
                 let records = if n == 1 {
                     "1 record".to_string()
                 } else {
